@@ -1,0 +1,1 @@
+from runwire.protocol import __doc__ as d

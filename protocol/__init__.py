@@ -1,0 +1,52 @@
+"""runwire's wire protocol: typed run events (pydantic v2), and their JSON codec.
+
+This package imports nothing from ``runwire.actors`` and starts no thread.
+"""
+
+from ._base import EventBase, utc_now
+from .codec import dump_event, event_json_schema, is_terminal, parse_event
+from .events import (
+    TERMINAL_TYPES,
+    Artifact,
+    ArtifactPartial,
+    LogLevel,
+    RunCancelled,
+    RunCompleted,
+    RunEvent,
+    RunFailed,
+    RunLog,
+    RunMilestone,
+    RunProgress,
+    RunStarted,
+    StepFinished,
+    StepStarted,
+    StreamGap,
+    TerminalEvent,
+    TextDelta,
+)
+
+__all__ = [
+    "TERMINAL_TYPES",
+    "Artifact",
+    "ArtifactPartial",
+    "EventBase",
+    "LogLevel",
+    "RunCancelled",
+    "RunCompleted",
+    "RunEvent",
+    "RunFailed",
+    "RunLog",
+    "RunMilestone",
+    "RunProgress",
+    "RunStarted",
+    "StepFinished",
+    "StepStarted",
+    "StreamGap",
+    "TerminalEvent",
+    "TextDelta",
+    "dump_event",
+    "event_json_schema",
+    "is_terminal",
+    "parse_event",
+    "utc_now",
+]
