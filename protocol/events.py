@@ -146,7 +146,7 @@ class RunFailed(EventBase):
     type: Literal["run.failed"] = "run.failed"
     error_type: str = Field(description="Exception class name, e.g. 'ValueError'.")
     message: str
-    traceback: str | None = Field(default=None, description="A short summary, only when the system is set to include it.")
+    traceback: str | None = Field(default=None, description="Short summary; only when the system includes it.")
     finish_reason: str | None = None
 
 
