@@ -1,0 +1,204 @@
+"""CompletionActor: each run's state machine and the only writer of its terminal event.
+
+PENDING -> RUNNING -> {COMPLETED | FAILED | CANCELLED}; PENDING -> CANCELLED. Terminal states
+never change. Precedence between racing signals: cancel > fail > complete; a provider
+``finish_reason`` never ends a run, it is recorded on the terminal.
+
+How "racing" is made precise: cancel (the strongest) decides at once. A fail or complete is
+held as a candidate and the actor sends itself a ``Settle``; every signal already in the
+mailbox is handled before it, so the strongest of the signals that arrived together wins,
+whatever their order. A ``cancel()`` caller sets the run's cancel flag before its message is
+queued, so a Settle that sees the flag waits for the Cancel instead of completing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import dataclass
+from enum import StrEnum
+from types import TracebackType
+from typing import Any
+
+import pykka
+
+from runwire.protocol import RunCancelled, RunCompleted, RunEvent, RunFailed, RunStarted
+
+from ._messages import Admit, Close, Fault, InfoRequest, PublishTerminal, RunEnded, Settle, Signal, Started
+from ._messages import Publish as BusPublish
+from ._record import RunRecord
+
+__all__ = ["CompletionActor", "CompletionRunInfo", "RunState"]
+
+_log = logging.getLogger("runwire.completion")
+
+
+class RunState(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in _TERMINAL_STATES
+
+
+_TERMINAL_STATES = frozenset({RunState.COMPLETED, RunState.FAILED, RunState.CANCELLED})
+_RANK = {"complete": 1, "fail": 2, "cancel": 3}
+
+
+@dataclass(slots=True)
+class _Run:
+    record: RunRecord
+    state: RunState = RunState.PENDING
+    candidate: Signal | None = None
+    settle_pending: bool = False
+    finish_reason: str | None = None
+    discarded: int = 0
+    terminal: RunEvent | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CompletionRunInfo:
+    state: RunState
+    terminal: RunEvent | None
+    finish_reason: str | None
+    discarded_signals: int
+
+
+class CompletionActor(pykka.ThreadingActor):
+    use_daemon_thread = True
+
+    def __init__(self, shard: int, bus: pykka.ActorRef[Any]) -> None:
+        super().__init__()
+        self.shard = shard
+        self.bus = bus
+        self.runner: pykka.ActorRef[Any] | None = None  # set by the system before any run
+        self._runs: dict[str, _Run] = {}
+
+    def on_receive(self, message: Any) -> Any:
+        try:
+            return self._handle(message)
+        except Exception as exc:
+            if isinstance(message, Fault) and message.escape:
+                raise
+            _log.exception("CompletionActor shard %d failed handling %s", self.shard, type(message).__name__)
+            run = self._runs.get(getattr(message, "run_id", ""))
+            if run is not None and run.terminal is None:
+                self._decide(run, Signal(run.record.run_id, "fail", error_type="InternalError", message=str(exc)))
+            return None
+
+    def _handle(self, message: Any) -> Any:
+        match message:
+            case Signal():
+                self._signal(message)
+            case Settle(run_id):
+                self._settle(run_id)
+            case Started(run_id):
+                self._started(run_id)
+            case Admit(record):
+                self._runs[record.run_id] = _Run(record)
+            case Close(run_id):
+                self._runs.pop(run_id, None)
+            case InfoRequest(run_id):
+                run = self._runs.get(run_id)
+                if run is None:
+                    return None
+                return CompletionRunInfo(run.state, run.terminal, run.finish_reason, run.discarded)
+            case Fault(run_id):
+                raise RuntimeError(f"injected completion fault while handling run {run_id}")
+            case _:
+                raise TypeError(f"CompletionActor got an unknown message: {message!r}")
+        return None
+
+    def _started(self, run_id: str) -> None:
+        run = self._runs.get(run_id)
+        if run is None or run.state is not RunState.PENDING:
+            return
+        run.state = RunState.RUNNING
+        rec = run.record
+        event = RunStarted(
+            run_id=run_id, parent_run_id=rec.parent_run_id, step=rec.step, pipeline=rec.pipeline_name, inputs=rec.inputs
+        )
+        self.bus.tell(BusPublish(run_id, event))
+        if run.candidate is not None and not run.settle_pending:
+            run.settle_pending = True
+            self.actor_ref.tell(Settle(run_id))
+
+    def _signal(self, sig: Signal) -> None:
+        run = self._runs.get(sig.run_id)
+        if run is None:
+            return
+        if run.terminal is not None:
+            run.discarded += 1  # late: cancel is sticky, terminals never change
+            return
+        if sig.kind == "provider_finish":
+            run.finish_reason = sig.reason or None
+            return
+        if sig.kind == "cancel":
+            if run.candidate is not None:
+                run.discarded += 1
+            self._decide(run, sig)
+            return
+        if run.candidate is None:
+            run.candidate = sig
+        else:
+            run.discarded += 1
+            if _RANK[sig.kind] > _RANK[run.candidate.kind]:
+                run.candidate = sig
+        if not run.settle_pending and run.state is RunState.RUNNING:
+            run.settle_pending = True
+            self.actor_ref.tell(Settle(sig.run_id))
+
+    def _settle(self, run_id: str) -> None:
+        run = self._runs.get(run_id)
+        if run is None:
+            return
+        run.settle_pending = False
+        if run.terminal is not None or run.candidate is None or run.state is not RunState.RUNNING:
+            return
+        if run.record.cancel_requested.is_set():
+            return  # a Cancel is queued behind us and outranks this candidate
+        self._decide(run, run.candidate)
+
+    def _decide(self, run: _Run, sig: Signal) -> None:
+        rec = run.record
+        common: dict[str, Any] = {
+            "run_id": rec.run_id,
+            "parent_run_id": rec.parent_run_id,
+            "step": rec.step,
+            "finish_reason": run.finish_reason,
+        }
+        event: RunEvent
+        if sig.kind == "cancel":
+            event = RunCancelled(reason=sig.reason, **common)
+            run.state = RunState.CANCELLED
+        elif sig.kind == "fail":
+            event = RunFailed(error_type=sig.error_type, message=sig.message, traceback=sig.traceback, **common)
+            run.state = RunState.FAILED
+        else:
+            event = RunCompleted(result=sig.result, **common)
+            run.state = RunState.COMPLETED
+        run.terminal = event
+        run.candidate = None
+        try:
+            self.bus.tell(PublishTerminal(rec.run_id, event))
+        except pykka.ActorDeadError:
+            _log.error("bus shard %d is dead; run %s ends without its log", self.shard, rec.run_id)
+        if self.runner is not None:
+            with contextlib.suppress(pykka.ActorDeadError):
+                self.runner.tell(RunEnded(rec.run_id, event.type))
+
+    def on_failure(
+        self,
+        exception_type: type[BaseException] | None,
+        exception_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """This shard is dying: decide every open run as failed so none is left without a terminal."""
+        for run in list(self._runs.values()):
+            if run.terminal is None:
+                msg = f"completion shard {self.shard} crashed: {exception_value!r}"
+                self._decide(run, Signal(run.record.run_id, "fail", error_type="InternalError", message=msg))

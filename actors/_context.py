@@ -1,0 +1,129 @@
+"""The run context a pipeline receives: emit helpers, inputs, and cancellation checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import JsonValue
+
+from runwire.protocol import (
+    TERMINAL_TYPES,
+    Artifact,
+    ArtifactPartial,
+    LogLevel,
+    RunEvent,
+    RunLog,
+    RunMilestone,
+    RunProgress,
+    TextDelta,
+)
+
+from ._errors import Cancelled
+from ._messages import Signal
+from ._record import RunRecord
+
+__all__ = ["RunContext"]
+
+
+class RunContext:
+    """Handed to the pipeline as ``ctx``. Every emit is non-blocking for async pipelines; a sync
+    pipeline may wait at an emit when it is far ahead of the bus (backpressure), and raises
+    :class:`Cancelled` there once its run is cancelled.
+    """
+
+    __slots__ = ("_block", "_cancel", "_ids", "_outbox", "_record", "inputs", "run_id")
+
+    def __init__(self, record: RunRecord, *, blocking: bool) -> None:
+        self._record = record
+        self._outbox = record.outbox
+        self._cancel = record.cancel_requested
+        self._block = blocking
+        self._ids: dict[str, Any] = {"run_id": record.run_id}
+        if record.parent_run_id is not None:
+            self._ids["parent_run_id"] = record.parent_run_id
+        if record.step is not None:
+            self._ids["step"] = record.step
+        self.run_id = record.run_id
+        self.inputs: dict[str, JsonValue] = record.inputs
+
+    @property
+    def parent_run_id(self) -> str | None:
+        return self._record.parent_run_id
+
+    @property
+    def step(self) -> int | None:
+        return self._record.step
+
+    @property
+    def cancelled(self) -> bool:
+        """True once the run was cancelled (its ``run.cancelled`` may already be published)."""
+        return self._cancel.is_set()
+
+    def check_cancelled(self) -> None:
+        """Raise :class:`Cancelled` if the run was cancelled: call it in long loops that emit nothing."""
+        if self._cancel.is_set():
+            raise Cancelled
+
+    def _put(self, event: RunEvent) -> None:
+        if self._cancel.is_set():
+            raise Cancelled
+        self._outbox.put(event, self._cancel, self._block)
+
+    # -- emit helpers -------------------------------------------------------------------------
+    def progress(
+        self,
+        fraction: float | None = None,
+        *,
+        current: int | None = None,
+        total: int | None = None,
+        message: str | None = None,
+    ) -> None:
+        self._put(RunProgress(fraction=fraction, current=current, total=total, message=message, **self._ids))
+
+    def milestone(self, name: str, **data: JsonValue) -> None:
+        self._put(RunMilestone(name=name, data=data, **self._ids))
+
+    def log(self, message: str, level: LogLevel = "info") -> None:
+        self._put(RunLog(message=message, level=level, **self._ids))
+
+    def delta(self, field: str, text: str, artifact_id: str | None = None) -> None:
+        """A piece of generated text for ``field`` (token streaming)."""
+        self._put(TextDelta(field=field, text=text, artifact_id=artifact_id, **self._ids))
+
+    def artifact_partial(self, artifact_id: str, text: str) -> None:
+        self._put(ArtifactPartial(artifact_id=artifact_id, text=text, **self._ids))
+
+    def artifact(
+        self,
+        artifact_id: str,
+        *,
+        path: str | None = None,
+        media_type: str = "text/plain",
+        size: int | None = None,
+        sha256: str | None = None,
+        content: str | None = None,
+    ) -> None:
+        self._put(
+            Artifact(
+                artifact_id=artifact_id,
+                path=path,
+                media_type=media_type,
+                size=size,
+                sha256=sha256,
+                content=content,
+                **self._ids,
+            )
+        )
+
+    def emit(self, event: RunEvent) -> None:
+        """Emit a protocol event built by the caller (its run_id/seq are set by the runtime).
+
+        Lifecycle events are not the pipeline's to send: return a value or raise instead.
+        """
+        if event.type in TERMINAL_TYPES or event.type == "run.started":
+            raise ValueError(f"a pipeline cannot emit {event.type!r}: return or raise to end the run")
+        self._put(event.model_copy(update={"seq": 0, **self._ids}))
+
+    def report_finish_reason(self, reason: str) -> None:
+        """Record the provider's finish_reason (e.g. 'length'); it never ends the run by itself."""
+        self._record.to_completion(Signal(self.run_id, "provider_finish", reason=reason))

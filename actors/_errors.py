@@ -1,0 +1,54 @@
+"""The runtime's exceptions: one base class, one subclass per thing a caller can get wrong."""
+
+from __future__ import annotations
+
+__all__ = [
+    "Cancelled",
+    "RunwireError",
+    "RunExpiredError",
+    "RunFinishedError",
+    "RunTimeoutError",
+    "SystemClosedError",
+    "UnknownRunError",
+]
+
+
+class RunwireError(Exception):
+    """Base class of every error the runtime raises on purpose."""
+
+
+class UnknownRunError(RunwireError, KeyError):
+    """No run with this run_id is known to the system."""
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__(run_id)
+        self.run_id = run_id
+
+    def __str__(self) -> str:
+        return f"unknown run: {self.run_id!r}"
+
+
+class RunExpiredError(UnknownRunError):
+    """The run existed but its retention (TTL) expired and its state was freed."""
+
+    def __str__(self) -> str:
+        return f"run {self.run_id!r} has expired: its events were freed after its retention period"
+
+
+class RunFinishedError(RunwireError):
+    """The operation needs a live run, but this one already ended."""
+
+
+class SystemClosedError(RunwireError):
+    """The RunSystem was closed; it accepts no new work."""
+
+
+class RunTimeoutError(RunwireError, TimeoutError):
+    """Waiting on a run took longer than the caller allowed."""
+
+
+class Cancelled(RunwireError):
+    """Raised inside a pipeline (at an emit or ``ctx.check_cancelled()``) once its run was cancelled.
+
+    Pipelines should let it propagate; the run is already ``run.cancelled``.
+    """

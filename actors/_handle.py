@@ -1,0 +1,101 @@
+"""RunHandle: what ``RunSystem.start`` returns — watch, wait for, and cancel one run."""
+
+from __future__ import annotations
+
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import TYPE_CHECKING, Any
+
+import anyio
+from pydantic import JsonValue
+
+from runwire.protocol import RunEvent
+
+from ._errors import RunTimeoutError
+from ._messages import Signal
+from ._record import RunRecord
+from ._subscription import EventStream, loop_waker
+
+if TYPE_CHECKING:
+    from ._info import RunInfo
+    from ._system import RunSystem
+
+__all__ = ["RunHandle"]
+
+
+class RunHandle:
+    """A live reference to one run. Cheap to copy; every method is thread-safe."""
+
+    __slots__ = ("_record", "_system", "run_id")
+
+    def __init__(self, system: RunSystem, record: RunRecord) -> None:
+        self._system = system
+        self._record = record
+        self.run_id = record.run_id
+
+    def __repr__(self) -> str:
+        return f"<RunHandle {self.run_id} pipeline={self._record.pipeline_name!r}>"
+
+    @property
+    def pipeline(self) -> str:
+        return self._record.pipeline_name
+
+    def events(self, after_seq: int = 0, *, timeout: float | None = None) -> EventStream:
+        """The run's events with ``seq > after_seq``: replay, then the live tail, to the terminal.
+
+        Iterate with ``for`` or ``async for``. ``timeout`` bounds the wait for each next event.
+        """
+        return EventStream(self._system, self.run_id, after_seq, timeout)
+
+    def cancel(self, reason: str = "cancelled", *, timeout: float | None = 10.0) -> RunEvent:
+        """Cancel the run; returns its terminal event, which is in the log when this returns.
+
+        Idempotent: on a run that already ended it changes nothing and returns that terminal.
+        """
+        rec = self._record
+        if not rec.terminal.done():
+            rec.cancel_requested.set()
+            rec.outbox.wake()  # a worker waiting on backpressure re-checks cancellation now
+            rec.to_completion(Signal(self.run_id, "cancel", reason=reason))
+        return self.wait(timeout)
+
+    def wait(self, timeout: float | None = None) -> RunEvent:
+        """Block until the run's terminal event is in its log; return it."""
+        try:
+            return self._record.terminal.result(timeout)
+        except FutureTimeout:
+            raise RunTimeoutError(f"run {self.run_id} did not end within {timeout} s") from None
+
+    async def wait_async(self) -> RunEvent:
+        """``await`` the terminal event from any anyio event loop (asyncio or trio)."""
+        fut = self._record.terminal
+        if not fut.done():
+            done = anyio.Event()
+            wake = loop_waker()
+            fut.add_done_callback(lambda _f: wake(done.set))
+            await done.wait()
+        return fut.result()
+
+    def info(self) -> RunInfo:
+        return self._system.get(self.run_id)
+
+    # -- explicit outcome signals (integrations, tests) ---------------------------------------
+    def complete(self, result: JsonValue = None) -> None:
+        """Ask for ``run.completed``; loses to a concurrent fail or cancel (precedence)."""
+        self._record.to_completion(Signal(self.run_id, "complete", result=result))
+
+    def fail(self, error_type: str, message: str) -> None:
+        """Ask for ``run.failed``; loses to a concurrent cancel, wins over a concurrent complete."""
+        self._record.to_completion(Signal(self.run_id, "fail", error_type=error_type, message=message))
+
+    def report_finish_reason(self, reason: str) -> None:
+        """Record a provider finish_reason; it is put on the terminal and never ends the run."""
+        self._record.to_completion(Signal(self.run_id, "provider_finish", reason=reason))
+
+    def _signal(self, signal: Signal) -> None:
+        self._record.to_completion(signal)
+
+    def __eq__(self, other: Any) -> bool:
+        return isinstance(other, RunHandle) and other.run_id == self.run_id
+
+    def __hash__(self) -> int:
+        return hash(self.run_id)

@@ -1,0 +1,31 @@
+"""RunInfo: a snapshot of one run, assembled from what each actor knows about it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from runwire.protocol import RunEvent
+
+__all__ = ["RunInfo"]
+
+
+@dataclass(frozen=True, slots=True)
+class RunInfo:
+    run_id: str
+    pipeline: str
+    state: str
+    created_at: datetime
+    parent_run_id: str | None
+    step: int | None
+    terminal: RunEvent | None
+    last_seq: int
+    subscribers: int
+    late_events_dropped: int
+    """Events a worker emitted after the run's terminal: dropped by the fence, never delivered."""
+    discarded_signals: int
+    """Outcome signals that lost on precedence or came after the terminal (e.g. a result after cancel)."""
+    finish_reason: str | None
+    worker_active: bool
+    worker_abandoned: bool
+    """The worker ignored cancellation past its deadline and was left behind."""

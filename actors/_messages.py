@@ -1,0 +1,170 @@
+"""Typed messages the actors exchange (never dicts): one small frozen class per intent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import JsonValue
+
+from runwire.protocol import RunEvent
+
+if TYPE_CHECKING:
+    from ._record import RunRecord
+    from ._subscription import Sink
+
+__all__ = [
+    "Admit",
+    "Close",
+    "Deadline",
+    "Drain",
+    "Fault",
+    "InfoRequest",
+    "Open",
+    "Publish",
+    "PublishTerminal",
+    "RunEnded",
+    "Settle",
+    "Signal",
+    "SignalKind",
+    "Start",
+    "Started",
+    "Subscribe",
+    "Unsubscribe",
+    "WorkerDone",
+]
+
+SignalKind = Literal["complete", "fail", "cancel", "provider_finish"]
+
+
+# --- to the BusActor -------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Open:
+    """Create the run's log (sent by the system before anything else about the run)."""
+
+    record: RunRecord
+
+
+@dataclass(frozen=True, slots=True)
+class Drain:
+    """The run's outbox has events: take them all, sequence and fan out."""
+
+    record: RunRecord
+
+
+@dataclass(frozen=True, slots=True)
+class Publish:
+    """A lifecycle event from the CompletionActor (run.started)."""
+
+    run_id: str
+    event: RunEvent
+
+
+@dataclass(frozen=True, slots=True)
+class PublishTerminal:
+    """The one terminal event of a run, decided by the CompletionActor."""
+
+    run_id: str
+    event: RunEvent
+
+
+@dataclass(frozen=True, slots=True)
+class Subscribe:
+    """Replay the log after ``after_seq`` to ``sink``, then keep it on the live tail."""
+
+    run_id: str
+    sink: Sink
+    after_seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class Unsubscribe:
+    run_id: str
+    sink: Sink
+
+
+@dataclass(frozen=True, slots=True)
+class Close:
+    """Forget the run (retention expired): free its log and subscriptions."""
+
+    run_id: str
+
+
+# --- to the CompletionActor ------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Admit:
+    """A new run exists, PENDING."""
+
+    record: RunRecord
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    """The RunActor is handing the run to a worker: PENDING -> RUNNING."""
+
+    run_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """An outcome signal. Precedence: cancel > fail > complete > provider_finish."""
+
+    run_id: str
+    kind: SignalKind
+    result: JsonValue = None
+    error_type: str = ""
+    message: str = ""
+    traceback: str | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Settle:
+    """Sent by the CompletionActor to itself: decide between the signals that arrived so far."""
+
+    run_id: str
+
+
+# --- to the RunActor -------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Start:
+    record: RunRecord
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerDone:
+    """The worker finished the pipeline (or stopped on cancellation)."""
+
+    run_id: str
+    signal: Signal | None
+
+
+@dataclass(frozen=True, slots=True)
+class RunEnded:
+    """The run's terminal was decided: stop its worker if it still runs."""
+
+    run_id: str
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """Sent by the timer: the cancelled run's worker had its grace period."""
+
+    run_id: str
+
+
+# --- any actor -------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class InfoRequest:
+    """Asked from outside (with a timeout): this actor's view of one run."""
+
+    run_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """Test hook: raise inside the actor while handling ``run_id`` (fault injection)."""
+
+    run_id: str
+    escape: bool = False

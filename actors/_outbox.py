@@ -1,0 +1,78 @@
+"""The producer side of a run: a bounded, batched hand-off from the worker to the BusActor.
+
+Why not one ``tell`` per event: pykka's inbox is unbounded, so a flooding worker would queue
+thousands of events ahead of a cancel, and every tell costs a lock round trip. Instead the
+worker appends to this outbox and sends one ``Drain`` message only when none is pending; the
+bus takes everything at once. ``window`` bounds the events in flight: a sync worker that gets
+that far ahead waits here (never an actor, never an event loop) until the bus drains, or
+until the run is cancelled.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from runwire.protocol import RunEvent
+
+from ._errors import Cancelled
+
+__all__ = ["Outbox"]
+
+
+class Outbox:
+    """Events emitted by one run's worker, waiting for the bus."""
+
+    __slots__ = ("_cond", "_items", "_notify", "_scheduled", "_sealed", "late_dropped", "window")
+
+    def __init__(self, window: int, notify: Callable[[], None]) -> None:
+        self.window = window
+        self._notify = notify  # sends one Drain to the bus
+        self._cond = threading.Condition(threading.Lock())
+        self._items: list[RunEvent] = []
+        self._scheduled = False
+        self._sealed = False
+        self.late_dropped = 0
+
+    def put(self, event: RunEvent, cancelled: threading.Event, block: bool) -> None:
+        """Queue one event; wait while the window is full if ``block`` (sync workers only)."""
+        with self._cond:
+            if self._sealed:
+                self.late_dropped += 1
+                return
+            while block and len(self._items) >= self.window:
+                if cancelled.is_set():
+                    raise Cancelled
+                self._cond.wait()
+                if self._sealed:
+                    self.late_dropped += 1
+                    return
+            self._items.append(event)
+            if self._scheduled:
+                return
+            self._scheduled = True
+        self._notify()
+
+    def take(self) -> list[RunEvent]:
+        """Bus side: everything queued so far, in emit order."""
+        with self._cond:
+            items = self._items
+            if items:
+                self._items = []
+                self._cond.notify_all()
+            self._scheduled = False
+            return items
+
+    def seal(self) -> list[RunEvent]:
+        """Bus side, at the terminal: take what is left and drop (and count) anything later."""
+        with self._cond:
+            items = self._items
+            self._items = []
+            self._sealed = True
+            self._cond.notify_all()
+            return items
+
+    def wake(self) -> None:
+        """Wake a worker waiting on a full window (it re-checks cancellation)."""
+        with self._cond:
+            self._cond.notify_all()

@@ -1,0 +1,39 @@
+"""What every actor may know about a run without asking: its identity and its channels.
+
+A ``RunRecord`` is immutable after creation except for thread-safe primitives (the outbox,
+the cancel flag and the terminal future). Mutable run *state* lives inside the actors.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pydantic import JsonValue
+
+from runwire.protocol import RunEvent
+
+from ._outbox import Outbox
+
+__all__ = ["RunRecord"]
+
+
+@dataclass(eq=False, slots=True)
+class RunRecord:
+    run_id: str
+    pipeline_name: str
+    pipeline: Callable[..., Any]
+    inputs: dict[str, JsonValue]
+    is_async: bool
+    shard: int
+    outbox: Outbox
+    created_at: datetime
+    to_completion: Callable[[Any], None]
+    parent_run_id: str | None = None
+    step: int | None = None
+    cancel_requested: threading.Event = field(default_factory=threading.Event)
+    terminal: Future[RunEvent] = field(default_factory=Future)

@@ -1,0 +1,205 @@
+"""RunActor: one shard of run executions. Starts workers, relays their outcome, stops them.
+
+The pipeline runs off the actor (a pool thread for sync code, the system's event loop for
+async code); the actor only receives the worker's single ``WorkerDone`` and turns it into an
+outcome ``Signal`` for the CompletionActor. Emits go straight from the worker to the bus
+through the run's outbox (see ``_outbox``): relaying each one through this actor would cost a
+thread hop per event for nothing, since ordering is fixed by the bus anyway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import traceback as tb
+from concurrent.futures import Future
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import pykka
+from pydantic import JsonValue, TypeAdapter, ValidationError
+
+from ._context import RunContext
+from ._errors import Cancelled
+from ._messages import Close, Deadline, Fault, InfoRequest, RunEnded, Signal, Start, Started, WorkerDone
+from ._record import RunRecord
+from ._timer import Timer
+from ._workers import AsyncLoop, WorkerPool
+
+__all__ = ["RunActor", "RunnerRunInfo", "failure_signal"]
+
+_log = logging.getLogger("runwire.run")
+_JSON: TypeAdapter[JsonValue] = TypeAdapter(JsonValue)
+
+
+@dataclass(frozen=True, slots=True)
+class RunnerRunInfo:
+    worker_active: bool
+    worker_abandoned: bool
+
+
+@dataclass(slots=True)
+class _Active:
+    record: RunRecord
+    task: Future[None] | None = None  # async pipelines: the event-loop task's future
+
+
+def failure_signal(run_id: str, exc: BaseException, include_traceback: bool) -> Signal:
+    """A ``fail`` Signal naming the exception; a traceback summary only when configured."""
+    summary = None
+    if include_traceback:
+        frames = tb.extract_tb(exc.__traceback__)[-3:]
+        summary = "".join(tb.format_list(frames)).rstrip() or None
+    return Signal(run_id, "fail", error_type=type(exc).__name__, message=str(exc), traceback=summary)
+
+
+def _outcome(run_id: str, result: Any, include_traceback: bool) -> Signal:
+    try:
+        value = _JSON.validate_python(result)
+    except ValidationError:
+        err = TypeError(f"pipeline returned a value that is not JSON: {type(result).__name__}")
+        return failure_signal(run_id, err, include_traceback)
+    return Signal(run_id, "complete", result=value)
+
+
+class RunActor(pykka.ThreadingActor):
+    use_daemon_thread = True
+
+    def __init__(
+        self,
+        shard: int,
+        completion: pykka.ActorRef[Any],
+        pool: WorkerPool,
+        loop: AsyncLoop,
+        timer: Timer,
+        cancel_deadline: float,
+        include_traceback: bool,
+    ) -> None:
+        super().__init__()
+        self.shard = shard
+        self.completion = completion
+        self._pool = pool
+        self._loop = loop
+        self._timer = timer
+        self._deadline = cancel_deadline
+        self._include_tb = include_traceback
+        self._active: dict[str, _Active] = {}
+        self._abandoned: set[str] = set()
+
+    def on_receive(self, message: Any) -> Any:
+        try:
+            return self._handle(message)
+        except Exception as exc:
+            if isinstance(message, Fault) and message.escape:
+                raise
+            _log.exception("RunActor shard %d failed handling %s", self.shard, type(message).__name__)
+            run_id = getattr(message, "run_id", None) or getattr(getattr(message, "record", None), "run_id", None)
+            if run_id is not None:
+                self.completion.tell(failure_signal(run_id, exc, False))
+            return None
+
+    def _handle(self, message: Any) -> Any:
+        match message:
+            case Start(record):
+                self._start(record)
+            case WorkerDone(run_id, signal):
+                self._active.pop(run_id, None)
+                if signal is not None:
+                    self.completion.tell(signal)
+            case RunEnded(run_id, kind):
+                if kind == "run.cancelled":
+                    self._stop_worker(run_id)
+            case Deadline(run_id):
+                self._deadline_passed(run_id)
+            case Close(run_id):
+                self._abandoned.discard(run_id)
+            case InfoRequest(run_id):
+                return RunnerRunInfo(run_id in self._active, run_id in self._abandoned)
+            case Fault(run_id):
+                raise RuntimeError(f"injected runner fault while handling run {run_id}")
+            case _:
+                raise TypeError(f"RunActor got an unknown message: {message!r}")
+        return None
+
+    def _start(self, record: RunRecord) -> None:
+        if record.cancel_requested.is_set():
+            return  # cancelled before start: the CompletionActor ends it; no worker at all
+        self.completion.tell(Started(record.run_id))
+        active = _Active(record)
+        self._active[record.run_id] = active
+        me = self.actor_ref
+        if record.is_async:
+            active.task = self._loop.submit(self._run_async(record, me))
+        else:
+            self._pool.submit(record.run_id, lambda: self._run_sync(record, me))
+
+    def _run_sync(self, record: RunRecord, me: pykka.ActorRef[Any]) -> None:
+        """Runs on a pool thread, never on the actor."""
+        ctx = RunContext(record, blocking=True)
+        signal: Signal | None
+        try:
+            result = record.pipeline(ctx)
+        except Cancelled:
+            signal = None
+        except Exception as exc:
+            signal = failure_signal(record.run_id, exc, self._include_tb)
+        else:
+            signal = _outcome(record.run_id, result, self._include_tb)
+        _tell_quietly(me, WorkerDone(record.run_id, signal))
+
+    async def _run_async(self, record: RunRecord, me: pykka.ActorRef[Any]) -> None:
+        """Runs as a task on the system's event loop; task cancellation is the cancel scope."""
+        ctx = RunContext(record, blocking=False)
+        signal: Signal | None = None
+        try:
+            result = await record.pipeline(ctx)
+        except (Cancelled, asyncio.CancelledError):
+            signal = None
+        except Exception as exc:
+            signal = failure_signal(record.run_id, exc, self._include_tb)
+        else:
+            signal = _outcome(record.run_id, result, self._include_tb)
+        finally:
+            _tell_quietly(me, WorkerDone(record.run_id, signal))
+
+    def _stop_worker(self, run_id: str) -> None:
+        active = self._active.get(run_id)
+        if active is None:
+            return
+        if active.task is not None:
+            active.task.cancel()  # non-blocking: cancels the task on its loop
+        active.record.outbox.wake()
+        me = self.actor_ref
+        self._timer.call_later(self._deadline, lambda: _tell_quietly(me, Deadline(run_id)))
+
+    def _deadline_passed(self, run_id: str) -> None:
+        active = self._active.pop(run_id, None)
+        if active is None:
+            return  # the worker stopped in time
+        self._abandoned.add(run_id)
+        if active.task is None:
+            self._pool.abandon(run_id)
+        _log.warning(
+            "run %s ignored cancellation for %.1f s; its worker is abandoned (the run stays cancelled)",
+            run_id,
+            self._deadline,
+        )
+
+    def on_failure(
+        self,
+        exception_type: type[BaseException] | None,
+        exception_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """This shard is dying: fail its running runs so each still gets a terminal."""
+        for run_id in list(self._active):
+            msg = f"run shard {self.shard} crashed: {exception_value!r}"
+            _tell_quietly(self.completion, Signal(run_id, "fail", error_type="InternalError", message=msg))
+
+
+def _tell_quietly(ref: pykka.ActorRef[Any], message: Any) -> None:
+    try:
+        ref.tell(message)
+    except pykka.ActorDeadError:
+        _log.warning("actor %s is gone; dropped %s", ref, type(message).__name__)

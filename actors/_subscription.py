@@ -1,0 +1,186 @@
+"""Subscriber side of the bus: sinks the BusActor pushes batches into, and the iterators users hold.
+
+The bus never blocks on a subscriber: ``push`` appends under a short lock and, if the consumer
+is parked, wakes it once (a condition for sync consumers; one non-blocking call into the
+consumer's own event loop for async ones — ``call_soon_threadsafe`` on asyncio,
+``run_sync_soon`` on trio). One wake-up per parked consumer, however many events arrive.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import anyio.lowlevel
+
+from runwire.protocol import RunEvent
+
+from ._errors import RunTimeoutError
+
+if TYPE_CHECKING:
+    from ._system import RunSystem
+
+__all__ = ["AsyncSink", "EventStream", "Sink", "SyncSink", "loop_waker"]
+
+
+def loop_waker() -> Callable[[Callable[[], object]], object]:
+    """A non-blocking, thread-safe "run this soon" for the calling task's event loop."""
+    native: Any = anyio.lowlevel.current_token().native_token
+    if hasattr(native, "call_soon_threadsafe"):  # asyncio loop
+        return native.call_soon_threadsafe  # type: ignore[no-any-return]
+    return native.run_sync_soon  # type: ignore[no-any-return]  # trio token
+
+
+class Sink:
+    """What the bus holds for one subscription. ``push``/``close`` are called on the bus thread."""
+
+    __slots__ = ("_closed", "_error", "_items", "_lock")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: deque[RunEvent] = deque()
+        self._closed = False
+        self._error: BaseException | None = None
+
+    def push(self, events: list[RunEvent]) -> bool:
+        """Hand over events; False tells the bus to drop this subscriber (its consumer is gone)."""
+        raise NotImplementedError
+
+    def close(self, error: BaseException | None = None) -> None:
+        """End of stream (after the terminal, or ``error`` when the subscription cannot be served)."""
+        raise NotImplementedError
+
+
+class SyncSink(Sink):
+    __slots__ = ("_cond", "_waiting")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._cond = threading.Condition(self._lock)
+        self._waiting = False
+
+    def push(self, events: list[RunEvent]) -> bool:
+        with self._lock:
+            self._items.extend(events)
+            if self._waiting:
+                self._cond.notify()
+        return True
+
+    def close(self, error: BaseException | None = None) -> None:
+        with self._lock:
+            self._closed = True
+            self._error = error
+            self._cond.notify()
+
+    def take(self, timeout: float | None) -> list[RunEvent] | None:
+        """Everything available, waiting if there is nothing yet; None at end of stream."""
+        with self._lock:
+            while not self._items:
+                if self._closed:
+                    if self._error is not None:
+                        raise self._error
+                    return None
+                self._waiting = True
+                try:
+                    if not self._cond.wait(timeout):
+                        raise RunTimeoutError(f"no event within {timeout} s")
+                finally:
+                    self._waiting = False
+            items = list(self._items)
+            self._items.clear()
+            return items
+
+
+class AsyncSink(Sink):
+    __slots__ = ("_event", "_wake")
+
+    def __init__(self, wake: Callable[[Callable[[], object]], object]) -> None:
+        super().__init__()
+        self._wake = wake  # non-blocking "run this soon on the consumer's loop"
+        self._event: anyio.Event | None = None
+
+    @classmethod
+    def for_current_loop(cls) -> AsyncSink:
+        return cls(loop_waker())
+
+    def _wake_consumer(self) -> bool:
+        event, self._event = self._event, None
+        if event is None:
+            return True
+        try:
+            self._wake(event.set)
+        except RuntimeError:  # the consumer's loop is closed: it is gone
+            return False
+        return True
+
+    def push(self, events: list[RunEvent]) -> bool:
+        with self._lock:
+            self._items.extend(events)
+            return self._wake_consumer()
+
+    def close(self, error: BaseException | None = None) -> None:
+        with self._lock:
+            self._closed = True
+            self._error = error
+            self._wake_consumer()
+
+    async def take(self) -> list[RunEvent] | None:
+        while True:
+            with self._lock:
+                if self._items:
+                    items = list(self._items)
+                    self._items.clear()
+                    return items
+                if self._closed:
+                    if self._error is not None:
+                        raise self._error
+                    return None
+                event = self._event = anyio.Event()
+            await event.wait()
+
+
+class EventStream:
+    """A run's events from ``after_seq`` on: iterate it with ``for`` or ``async for``.
+
+    Each iteration is its own subscription; leaving the loop early unsubscribes.
+    """
+
+    def __init__(self, system: RunSystem, run_id: str, after_seq: int, timeout: float | None) -> None:
+        if after_seq < 0:
+            raise ValueError(f"after_seq must be >= 0, got {after_seq}")
+        self._system = system
+        self._run_id = run_id
+        self._after_seq = after_seq
+        self._timeout = timeout
+
+    def __iter__(self) -> Iterator[RunEvent]:
+        sink = SyncSink()
+        self._system._subscribe(self._run_id, sink, self._after_seq)
+        try:
+            while (batch := sink.take(self._timeout)) is not None:
+                yield from batch
+        finally:
+            self._system._unsubscribe(self._run_id, sink)
+
+    def __aiter__(self) -> AsyncIterator[RunEvent]:
+        return self._aiter()
+
+    async def _aiter(self) -> AsyncIterator[RunEvent]:
+        sink = AsyncSink.for_current_loop()
+        self._system._subscribe(self._run_id, sink, self._after_seq)
+        try:
+            while True:
+                if self._timeout is None:
+                    batch = await sink.take()
+                else:
+                    with anyio.fail_after(self._timeout):
+                        batch = await sink.take()
+                if batch is None:
+                    return
+                for event in batch:
+                    yield event
+        finally:
+            self._system._unsubscribe(self._run_id, sink)

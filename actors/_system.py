@@ -1,0 +1,293 @@
+"""RunSystem: the facade that owns the actor shards, the workers, and the run registry."""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import threading
+import uuid
+import zlib
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
+from typing import Any
+
+import pykka
+from pydantic import JsonValue, TypeAdapter, ValidationError
+
+from runwire.protocol import RunEvent, utc_now
+
+from ._bus import BusActor, BusRunInfo
+from ._completion import CompletionActor, CompletionRunInfo
+from ._errors import RunExpiredError, RunTimeoutError, RunwireError, SystemClosedError, UnknownRunError
+from ._handle import RunHandle
+from ._info import RunInfo
+from ._messages import Admit, Close, Drain, InfoRequest, Open, Start, Subscribe, Unsubscribe
+from ._outbox import Outbox
+from ._record import RunRecord
+from ._run import RunActor, RunnerRunInfo
+from ._subscription import Sink
+from ._timer import Timer
+from ._workers import AsyncLoop, WorkerPool
+
+__all__ = ["RunSystem"]
+
+_INPUTS: TypeAdapter[dict[str, JsonValue]] = TypeAdapter(dict[str, JsonValue])
+_EXPIRED_MEMORY = 100_000  # how many expired run_ids are remembered, to say "expired" not "unknown"
+
+
+class _Shard:
+    __slots__ = ("bus", "completion", "runner")
+
+    def __init__(self, bus: pykka.ActorRef[Any], completion: pykka.ActorRef[Any], runner: pykka.ActorRef[Any]):
+        self.bus = bus
+        self.completion = completion
+        self.runner = runner
+
+
+class RunSystem:
+    """Starts runs and hands out :class:`RunHandle` s. Use it as a context manager.
+
+    Runs are spread over ``shards`` groups of (RunActor, BusActor, CompletionActor): actors
+    cost a thread each, so they are shared by many runs instead of started per run (see
+    docs/architecture.md for the figures).
+
+    Args:
+        shards: actor groups; each run lives in one, chosen by a hash of its run_id.
+        workers: threads for sync pipelines (at most this many run at once; others queue).
+        outbox_window: events a sync worker may have in flight before it waits for the bus.
+        cancel_deadline: seconds a cancelled worker gets to stop before it is abandoned.
+        retention: seconds a finished run stays queryable before its state is freed.
+        include_traceback: put a short traceback summary on ``run.failed`` events.
+        ask_timeout: bound on every synchronous question to an actor (``get``, ``runs``).
+    """
+
+    def __init__(
+        self,
+        *,
+        shards: int = 2,
+        workers: int = 8,
+        outbox_window: int = 256,
+        cancel_deadline: float = 5.0,
+        retention: float = 300.0,
+        include_traceback: bool = False,
+        ask_timeout: float = 5.0,
+    ) -> None:
+        if shards < 1 or workers < 1 or outbox_window < 1:
+            raise ValueError("shards, workers and outbox_window must be >= 1")
+        if retention < 0 or cancel_deadline < 0:
+            raise ValueError("retention and cancel_deadline must be >= 0")
+        self._window = outbox_window
+        self._retention = retention
+        self._ask_timeout = ask_timeout
+        self._records: dict[str, RunRecord] = {}
+        self._expired: OrderedDict[str, None] = OrderedDict()
+        self._closed = False
+        self._close_lock = threading.Lock()
+        self._timer = Timer()
+        self._pool = WorkerPool(workers)
+        self._loop = AsyncLoop()
+        self._shards: list[_Shard] = []
+        for i in range(shards):
+            bus = BusActor.start(i)
+            completion = CompletionActor.start(i, bus)
+            runner = RunActor.start(
+                i, completion, self._pool, self._loop, self._timer, cancel_deadline, include_traceback
+            )
+            bus.proxy().completion = completion
+            completion.proxy().runner = runner
+            self._shards.append(_Shard(bus, completion, runner))
+        # the proxy attribute writes above are messages: make sure they landed before any run
+        for shard in self._shards:
+            shard.bus.ask(InfoRequest(""), timeout=ask_timeout)
+            shard.completion.ask(InfoRequest(""), timeout=ask_timeout)
+
+    # -- context manager ----------------------------------------------------------------------
+    def __enter__(self) -> RunSystem:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- runs ---------------------------------------------------------------------------------
+    def start(
+        self,
+        pipeline: Callable[..., Any],
+        inputs: Mapping[str, Any] | None = None,
+        *,
+        run_id: str | None = None,
+        name: str | None = None,
+        parent_run_id: str | None = None,
+        step: int | None = None,
+    ) -> RunHandle:
+        """Start ``pipeline(ctx)`` as a new run and return its handle at once.
+
+        ``pipeline`` is a plain function (run on a worker thread) or a coroutine function (run
+        on the system's event loop); it reads ``ctx.inputs`` and returns a JSON value.
+        """
+        if self._closed:
+            raise SystemClosedError("the RunSystem is closed; start a new one")
+        if not callable(pipeline):
+            raise TypeError(f"pipeline must be callable, got {type(pipeline).__name__}")
+        try:
+            checked = _INPUTS.validate_python(dict(inputs or {}))
+        except ValidationError as exc:
+            raise ValueError(f"inputs must be a JSON object: {exc.errors()[0]['msg']}") from None
+        rid = run_id if run_id is not None else uuid.uuid4().hex
+        if not rid:
+            raise ValueError("run_id must be a non-empty string")
+        shard = self._shards[zlib.crc32(rid.encode()) % len(self._shards)]
+        record = self._new_record(pipeline, checked, rid, name, parent_run_id, step, shard)
+        if self._records.setdefault(rid, record) is not record:  # atomic under the GIL
+            raise ValueError(f"a run with run_id {rid!r} already exists")
+        self._expired.pop(rid, None)
+        shard.bus.tell(Open(record))
+        shard.completion.tell(Admit(record))
+        shard.runner.tell(Start(record))
+        record.terminal.add_done_callback(lambda _f: self._schedule_expiry(rid))
+        return RunHandle(self, record)
+
+    def _new_record(
+        self,
+        pipeline: Callable[..., Any],
+        inputs: dict[str, JsonValue],
+        run_id: str,
+        name: str | None,
+        parent_run_id: str | None,
+        step: int | None,
+        shard: _Shard,
+    ) -> RunRecord:
+        bus = shard.bus
+        box: list[RunRecord] = []
+        outbox = Outbox(self._window, lambda: bus.tell(Drain(box[0])))
+        is_async = inspect.iscoroutinefunction(pipeline) or inspect.iscoroutinefunction(
+            getattr(pipeline, "__call__", None)  # noqa: B004 - async callable objects
+        )
+        record = RunRecord(
+            run_id=run_id,
+            pipeline_name=name or str(getattr(pipeline, "__name__", type(pipeline).__name__)),
+            pipeline=pipeline,
+            inputs=inputs,
+            is_async=is_async,
+            shard=self._shards.index(shard),
+            outbox=outbox,
+            created_at=utc_now(),
+            to_completion=shard.completion.tell,
+            parent_run_id=parent_run_id,
+            step=step,
+        )
+        box.append(record)
+        return record
+
+    def handle(self, run_id: str) -> RunHandle:
+        """A handle to a run started earlier (by run_id)."""
+        return RunHandle(self, self._record(run_id))
+
+    def get(self, run_id: str) -> RunInfo:
+        """A snapshot of the run's state, counters and terminal event."""
+        return self._info(self._record(run_id))
+
+    def runs(self) -> list[RunInfo]:
+        """Snapshots of every run still retained, oldest first."""
+        records = sorted(self._records.values(), key=lambda r: r.created_at)
+        return [self._info(r) for r in records]
+
+    # -- internals used by handles and streams ------------------------------------------------
+    def _record(self, run_id: str) -> RunRecord:
+        record = self._records.get(run_id)
+        if record is None:
+            if run_id in self._expired:
+                raise RunExpiredError(run_id)
+            raise UnknownRunError(run_id)
+        return record
+
+    def _subscribe(self, run_id: str, sink: Sink, after_seq: int) -> None:
+        record = self._record(run_id)
+        self._shards[record.shard].bus.tell(Subscribe(run_id, sink, after_seq))
+
+    def _unsubscribe(self, run_id: str, sink: Sink) -> None:
+        record = self._records.get(run_id)
+        if record is not None:
+            with contextlib.suppress(pykka.ActorDeadError):
+                self._shards[record.shard].bus.tell(Unsubscribe(run_id, sink))
+
+    def _info(self, record: RunRecord) -> RunInfo:
+        shard = self._shards[record.shard]
+        question = InfoRequest(record.run_id)
+        futures = [ref.ask(question, block=False) for ref in (shard.completion, shard.bus, shard.runner)]
+        try:
+            comp, bus, runner = (f.get(timeout=self._ask_timeout) for f in futures)
+        except pykka.Timeout:
+            raise RunTimeoutError(f"the runtime did not answer about run {record.run_id} in time") from None
+        except pykka.ActorDeadError as exc:
+            raise RunwireError(f"runtime shard {record.shard} is down: {exc}") from None
+        if not isinstance(comp, CompletionRunInfo) or not isinstance(bus, BusRunInfo):
+            raise RunExpiredError(record.run_id)
+        run_info = runner if isinstance(runner, RunnerRunInfo) else RunnerRunInfo(False, False)
+        return RunInfo(
+            run_id=record.run_id,
+            pipeline=record.pipeline_name,
+            state=comp.state.value,
+            created_at=record.created_at,
+            parent_run_id=record.parent_run_id,
+            step=record.step,
+            terminal=comp.terminal,
+            last_seq=bus.last_seq,
+            subscribers=bus.subscribers,
+            late_events_dropped=bus.late_events_dropped,
+            discarded_signals=comp.discarded_signals,
+            finish_reason=comp.finish_reason,
+            worker_active=run_info.worker_active,
+            worker_abandoned=run_info.worker_abandoned,
+        )
+
+    def _schedule_expiry(self, run_id: str) -> None:
+        if self._retention == 0:
+            self._expire(run_id)
+        else:
+            self._timer.call_later(self._retention, lambda: self._expire(run_id))
+
+    def _expire(self, run_id: str) -> None:
+        record = self._records.pop(run_id, None)
+        if record is None:
+            return
+        self._expired[run_id] = None
+        while len(self._expired) > _EXPIRED_MEMORY:
+            self._expired.popitem(last=False)
+        shard = self._shards[record.shard]
+        for ref in (shard.bus, shard.completion, shard.runner):
+            with contextlib.suppress(pykka.ActorDeadError):
+                ref.tell(Close(run_id))
+
+    # -- shutdown -----------------------------------------------------------------------------
+    def close(self, timeout: float = 10.0) -> None:
+        """Cancel every live run (reason 'system closed'), wait for their terminals, stop all."""
+        with self._close_lock:
+            if self._closed:
+                return
+            self._closed = True
+        live = [r for r in list(self._records.values()) if not r.terminal.done()]
+        pending: list[Future[RunEvent]] = []
+        for record in live:
+            try:
+                RunHandle(self, record).cancel("system closed", timeout=0)
+            except RunTimeoutError:
+                pending.append(record.terminal)
+            except pykka.ActorDeadError:
+                pass
+        for fut in pending:
+            try:
+                fut.result(timeout)
+            except Exception:
+                continue
+        for shard in self._shards:
+            for ref in (shard.runner, shard.completion, shard.bus):
+                with contextlib.suppress(pykka.Timeout, pykka.ActorDeadError):
+                    ref.stop(timeout=timeout)
+        self._loop.stop(timeout)
+        self._pool.shutdown(timeout)
+        self._timer.stop()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed

@@ -1,0 +1,138 @@
+"""Where pipeline code runs: a bounded thread pool for sync pipelines, one event loop for async.
+
+Pipeline code never runs inside an actor's ``on_receive``, so actors stay responsive to
+Cancel. A sync pipeline that ignores cancellation past its deadline is *abandoned*: its thread
+is retired from the pool (it ends when the pipeline ends) and a fresh thread takes its place,
+so the pool's capacity never leaks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import queue
+import threading
+from collections.abc import Callable, Coroutine
+from concurrent.futures import Future
+from typing import Any
+
+__all__ = ["AsyncLoop", "WorkerPool"]
+
+_Job = tuple[str, Callable[[], None]]
+
+
+class _Worker:
+    __slots__ = ("current", "retired", "thread")
+
+    def __init__(self) -> None:
+        self.current: str | None = None
+        self.retired = False
+        self.thread: threading.Thread | None = None
+
+
+class WorkerPool:
+    """``size`` threads pulling jobs from one queue; jobs are keyed by run_id."""
+
+    def __init__(self, size: int) -> None:
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()  # guards the worker index below, not run state
+        self._by_key: dict[str, _Worker] = {}
+        self._workers: list[_Worker] = []
+        self._names = itertools.count()
+        self._closed = False
+        for _ in range(size):
+            self._spawn()
+
+    def submit(self, key: str, fn: Callable[[], None]) -> None:
+        self._jobs.put((key, fn))
+
+    def abandon(self, key: str) -> bool:
+        """Retire the thread running ``key`` and start a replacement. False if not running."""
+        with self._lock:
+            worker = self._by_key.get(key)
+            if worker is None or worker.retired:
+                return False
+            worker.retired = True
+            self._workers.remove(worker)
+        self._spawn()
+        return True
+
+    @property
+    def size(self) -> int:
+        return len(self._workers)
+
+    def shutdown(self, timeout: float = 5.0) -> None:
+        with self._lock:
+            self._closed = True
+            workers = list(self._workers)
+        for _ in workers:
+            self._jobs.put(None)
+        for w in workers:
+            if w.thread is not None:
+                w.thread.join(timeout=timeout)
+
+    def _spawn(self) -> None:
+        worker = _Worker()
+        thread = threading.Thread(
+            target=self._run, args=(worker,), name=f"runwire-worker-{next(self._names)}", daemon=True
+        )
+        worker.thread = thread
+        with self._lock:
+            self._workers.append(worker)
+        thread.start()
+
+    def _run(self, worker: _Worker) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            key, fn = job
+            with self._lock:
+                worker.current = key
+                self._by_key[key] = worker
+            try:
+                fn()
+            finally:
+                with self._lock:
+                    worker.current = None
+                    self._by_key.pop(key, None)
+            if worker.retired:
+                return
+
+
+class AsyncLoop:
+    """An asyncio event loop in a daemon thread, owned by the RunSystem, for async pipelines."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(ready,), name="runwire-loop", daemon=True)
+        self._thread.start()
+        ready.wait()
+
+    def _run(self, ready: threading.Event) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.call_soon(ready.set)
+        self.loop.run_forever()
+
+    def submit(self, coro: Coroutine[Any, Any, None]) -> Future[None]:
+        """Schedule a coroutine without blocking the caller; ``future.cancel()`` cancels its task."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        async def _cancel_all() -> None:
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        if self.loop.is_closed():
+            return
+        done = asyncio.run_coroutine_threadsafe(_cancel_all(), self.loop)
+        with contextlib.suppress(Exception):
+            done.result(timeout=timeout)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=timeout)
+        if not self._thread.is_alive():
+            self.loop.close()
