@@ -25,6 +25,7 @@ from ._messages import (
     Fault,
     InfoRequest,
     Open,
+    Pause,
     Publish,
     PublishTerminal,
     Signal,
@@ -94,6 +95,8 @@ class BusActor(pykka.ThreadingActor):
                 self._close(run_id)
             case InfoRequest(run_id):
                 return self._info(run_id)
+            case Pause(release, timeout):
+                release.wait(timeout)
             case Fault(run_id):
                 raise RuntimeError(f"injected bus fault while handling run {run_id}")
             case _:

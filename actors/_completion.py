@@ -24,7 +24,7 @@ import pykka
 
 from runwire.protocol import RunCancelled, RunCompleted, RunEvent, RunFailed, RunStarted
 
-from ._messages import Admit, Close, Fault, InfoRequest, PublishTerminal, RunEnded, Settle, Signal, Started
+from ._messages import Admit, Close, Fault, InfoRequest, Pause, PublishTerminal, RunEnded, Settle, Signal, Started
 from ._messages import Publish as BusPublish
 from ._record import RunRecord
 
@@ -107,6 +107,8 @@ class CompletionActor(pykka.ThreadingActor):
                 if run is None:
                     return None
                 return CompletionRunInfo(run.state, run.terminal, run.finish_reason, run.discarded)
+            case Pause(release, timeout):
+                release.wait(timeout)
             case Fault(run_id):
                 raise RuntimeError(f"injected completion fault while handling run {run_id}")
             case _:

@@ -16,6 +16,7 @@ from runwire.protocol import (
     RunMilestone,
     RunProgress,
     TextDelta,
+    utc_now,
 )
 
 from ._errors import Cancelled
@@ -78,20 +79,25 @@ class RunContext:
         total: int | None = None,
         message: str | None = None,
     ) -> None:
-        self._put(RunProgress(fraction=fraction, current=current, total=total, message=message, **self._ids))
+        self._put(
+            RunProgress(fraction=fraction, current=current, total=total, message=message, ts=utc_now(), **self._ids)
+        )
 
     def milestone(self, name: str, **data: JsonValue) -> None:
-        self._put(RunMilestone(name=name, data=data, **self._ids))
+        self._put(RunMilestone(name=name, data=data, ts=utc_now(), **self._ids))
 
     def log(self, message: str, level: LogLevel = "info") -> None:
-        self._put(RunLog(message=message, level=level, **self._ids))
+        self._put(RunLog(message=message, level=level, ts=utc_now(), **self._ids))
 
     def delta(self, field: str, text: str, artifact_id: str | None = None) -> None:
-        """A piece of generated text for ``field`` (token streaming)."""
-        self._put(TextDelta(field=field, text=text, artifact_id=artifact_id, **self._ids))
+        """A piece of generated text for ``field`` (token streaming). The hot path: kept lean."""
+        if self._cancel.is_set():
+            raise Cancelled
+        event = TextDelta(field=field, text=text, artifact_id=artifact_id, ts=utc_now(), **self._ids)
+        self._outbox.put(event, self._cancel, self._block)
 
     def artifact_partial(self, artifact_id: str, text: str) -> None:
-        self._put(ArtifactPartial(artifact_id=artifact_id, text=text, **self._ids))
+        self._put(ArtifactPartial(artifact_id=artifact_id, text=text, ts=utc_now(), **self._ids))
 
     def artifact(
         self,
@@ -111,6 +117,7 @@ class RunContext:
                 size=size,
                 sha256=sha256,
                 content=content,
+                ts=utc_now(),
                 **self._ids,
             )
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -21,6 +22,7 @@ __all__ = [
     "Fault",
     "InfoRequest",
     "Open",
+    "Pause",
     "Publish",
     "PublishTerminal",
     "RunEnded",
@@ -160,6 +162,17 @@ class InfoRequest:
     """Asked from outside (with a timeout): this actor's view of one run."""
 
     run_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Pause:
+    """Test hook: hold this actor until ``release`` is set, so messages queue up behind it.
+
+    Lets tests put racing messages in one mailbox deterministically. Bounded by ``timeout``.
+    """
+
+    release: threading.Event
+    timeout: float = 10.0
 
 
 @dataclass(frozen=True, slots=True)

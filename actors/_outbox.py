@@ -23,12 +23,14 @@ __all__ = ["Outbox"]
 class Outbox:
     """Events emitted by one run's worker, waiting for the bus."""
 
-    __slots__ = ("_cond", "_items", "_notify", "_scheduled", "_sealed", "late_dropped", "window")
+    __slots__ = ("_cond", "_items", "_lock", "_notify", "_scheduled", "_sealed", "_waiters", "late_dropped", "window")
 
     def __init__(self, window: int, notify: Callable[[], None]) -> None:
         self.window = window
         self._notify = notify  # sends one Drain to the bus
-        self._cond = threading.Condition(threading.Lock())
+        self._lock = threading.Lock()  # plain lock on the hot path; the condition only when full
+        self._cond = threading.Condition(self._lock)
+        self._waiters = 0
         self._items: list[RunEvent] = []
         self._scheduled = False
         self._sealed = False
@@ -36,18 +38,24 @@ class Outbox:
 
     def put(self, event: RunEvent, cancelled: threading.Event, block: bool) -> None:
         """Queue one event; wait while the window is full if ``block`` (sync workers only)."""
-        with self._cond:
+        with self._lock:
             if self._sealed:
                 self.late_dropped += 1
                 return
-            while block and len(self._items) >= self.window:
+            items = self._items
+            while block and len(items) >= self.window:
                 if cancelled.is_set():
                     raise Cancelled
-                self._cond.wait()
+                self._waiters += 1
+                try:
+                    self._cond.wait()
+                finally:
+                    self._waiters -= 1
                 if self._sealed:
                     self.late_dropped += 1
                     return
-            self._items.append(event)
+                items = self._items
+            items.append(event)
             if self._scheduled:
                 return
             self._scheduled = True
@@ -55,17 +63,18 @@ class Outbox:
 
     def take(self) -> list[RunEvent]:
         """Bus side: everything queued so far, in emit order."""
-        with self._cond:
+        with self._lock:
             items = self._items
             if items:
                 self._items = []
-                self._cond.notify_all()
+                if self._waiters:
+                    self._cond.notify_all()
             self._scheduled = False
             return items
 
     def seal(self) -> list[RunEvent]:
         """Bus side, at the terminal: take what is left and drop (and count) anything later."""
-        with self._cond:
+        with self._lock:
             items = self._items
             self._items = []
             self._sealed = True
@@ -74,5 +83,5 @@ class Outbox:
 
     def wake(self) -> None:
         """Wake a worker waiting on a full window (it re-checks cancellation)."""
-        with self._cond:
+        with self._lock:
             self._cond.notify_all()

@@ -22,7 +22,7 @@ from pydantic import JsonValue, TypeAdapter, ValidationError
 
 from ._context import RunContext
 from ._errors import Cancelled
-from ._messages import Close, Deadline, Fault, InfoRequest, RunEnded, Signal, Start, Started, WorkerDone
+from ._messages import Close, Deadline, Fault, InfoRequest, Pause, RunEnded, Signal, Start, Started, WorkerDone
 from ._record import RunRecord
 from ._timer import Timer
 from ._workers import AsyncLoop, WorkerPool
@@ -116,6 +116,8 @@ class RunActor(pykka.ThreadingActor):
                 self._abandoned.discard(run_id)
             case InfoRequest(run_id):
                 return RunnerRunInfo(run_id in self._active, run_id in self._abandoned)
+            case Pause(release, timeout):
+                release.wait(timeout)
             case Fault(run_id):
                 raise RuntimeError(f"injected runner fault while handling run {run_id}")
             case _:
@@ -202,4 +204,4 @@ def _tell_quietly(ref: pykka.ActorRef[Any], message: Any) -> None:
     try:
         ref.tell(message)
     except pykka.ActorDeadError:
-        _log.warning("actor %s is gone; dropped %s", ref, type(message).__name__)
+        _log.debug("actor %s is gone; dropped %s", ref, type(message).__name__)

@@ -1,0 +1,273 @@
+"""Events/s from a worker's emit to an async subscriber: runwire vs floors vs a peer.
+
+Every variant builds the same ``TextDelta`` objects in its producer, and consumes them in an
+asyncio task, so the ratios isolate the hand-off machinery:
+
+  floor (a)  per event: thread -> loop with call_soon_threadsafe into an asyncio.Queue
+  floor (b)  batched: the producer appends to a deque and wakes the loop once per park
+  bare pykka the same worker -> actor -> consumer path built from bare pykka + the batched
+             bridge, with no runwire logic (no seq, no log, no fence)
+  runwire    system.start(pipeline) + ``async for`` over handle.events()
+  autogen    autogen-core SingleThreadedAgentRuntime: publish to a topic, one subscribed agent
+
+Usage: python benchmarks/throughput.py [--json]   (RUNWIRE_BENCH_N, RUNWIRE_BENCH_REPEATS)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import threading
+import time
+from collections import deque
+from typing import Any
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _common import REPEATS, fmt, main_one, median_of, run_isolated  # noqa: E402
+
+from runwire.protocol import TextDelta, utc_now  # noqa: E402
+
+N = int(os.environ.get("RUNWIRE_BENCH_N", "200000"))
+
+
+def make_event(i: int) -> TextDelta:
+    """Built exactly as RunContext.delta builds it (validated, explicit UTC ts)."""
+    return TextDelta(run_id="bench", field="answer", text="tok ", ts=utc_now())
+
+
+class DequeBridge:
+    """Producer appends under a lock; one call_soon_threadsafe only when the consumer is parked."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop, self.buf, self.lock = loop, deque(), threading.Lock()
+        self.waiter: asyncio.Future[None] | None = None
+
+    def put_many(self, items: list[Any]) -> None:
+        with self.lock:
+            self.buf.extend(items)
+            w, self.waiter = self.waiter, None
+        if w is not None:
+            self.loop.call_soon_threadsafe(lambda: w.done() or w.set_result(None))
+
+    def put(self, item: Any) -> None:
+        self.put_many([item])
+
+    async def get_all(self) -> list[Any]:
+        while True:
+            with self.lock:
+                if self.buf:
+                    items = list(self.buf)
+                    self.buf.clear()
+                    return items
+                self.waiter = w = self.loop.create_future()
+            await w
+
+
+def bench_floor_a() -> dict[str, float]:
+    async def main() -> float:
+        loop, q = asyncio.get_running_loop(), asyncio.Queue()
+        t0 = time.perf_counter()
+
+        def produce() -> None:
+            for i in range(N):
+                loop.call_soon_threadsafe(q.put_nowait, make_event(i))
+
+        t = threading.Thread(target=produce)
+        t.start()
+        got = 0
+        while got < N:
+            event = await q.get()
+            got += event.seq == 0  # touch every event, as a subscriber would
+        dt = time.perf_counter() - t0
+        await asyncio.to_thread(t.join)
+        return N / dt
+
+    return {"events_per_s": asyncio.run(main())}
+
+
+def bench_floor_b() -> dict[str, float]:
+    async def main() -> float:
+        bridge = DequeBridge(asyncio.get_running_loop())
+        t0 = time.perf_counter()
+
+        def produce() -> None:
+            for i in range(N):
+                bridge.put(make_event(i))
+
+        t = threading.Thread(target=produce)
+        t.start()
+        got = 0
+        while got < N:
+            for event in await bridge.get_all():
+                got += event.seq == 0
+        dt = time.perf_counter() - t0
+        await asyncio.to_thread(t.join)
+        return N / dt
+
+    return {"events_per_s": asyncio.run(main())}
+
+
+def bench_bare_pykka() -> dict[str, float]:
+    import pykka
+
+    class Relay(pykka.ThreadingActor):
+        def __init__(self, bridge: DequeBridge) -> None:
+            super().__init__()
+            self.bridge = bridge
+
+        def on_receive(self, message: Any) -> None:
+            self.bridge.put_many(message.take())
+
+    class Outbox:
+        """Worker-side batching: one tell per batch, like the minimum any actor design needs."""
+
+        def __init__(self, ref: Any) -> None:
+            self.ref, self.items, self.lock, self.scheduled = ref, [], threading.Lock(), False
+
+        def put(self, item: Any) -> None:
+            with self.lock:
+                self.items.append(item)
+                if self.scheduled:
+                    return
+                self.scheduled = True
+            self.ref.tell(self)
+
+        def take(self) -> list[Any]:
+            with self.lock:
+                items, self.items, self.scheduled = self.items, [], False
+                return items
+
+    async def main() -> float:
+        bridge = DequeBridge(asyncio.get_running_loop())
+        ref = Relay.start(bridge)
+        box = Outbox(ref)
+        t0 = time.perf_counter()
+
+        def produce() -> None:
+            for i in range(N):
+                box.put(make_event(i))
+
+        t = threading.Thread(target=produce)
+        t.start()
+        got = 0
+        while got < N:
+            for event in await bridge.get_all():
+                got += event.seq == 0
+        dt = time.perf_counter() - t0
+        await asyncio.to_thread(t.join)
+        ref.stop()
+        return N / dt
+
+    return {"events_per_s": asyncio.run(main())}
+
+
+def bench_runwire() -> dict[str, float]:
+    from runwire.actors import RunSystem
+
+    def flood(ctx: Any) -> None:
+        delta = ctx.delta
+        for _ in range(N):
+            delta("answer", "tok ")
+
+    async def main(system: RunSystem) -> float:
+        t0 = time.perf_counter()
+        handle = system.start(flood)
+        got = 0
+        async for event in handle.events():
+            got += 1
+        dt = time.perf_counter() - t0
+        assert got == N + 2, got  # run.started + N deltas + terminal
+        return N / dt
+
+    with RunSystem() as system:
+        return {"events_per_s": asyncio.run(main(system))}
+
+
+def bench_autogen() -> dict[str, float]:
+    from dataclasses import dataclass
+
+    from autogen_core import (
+        DefaultTopicId,
+        MessageContext,
+        RoutedAgent,
+        SingleThreadedAgentRuntime,
+        default_subscription,
+        message_handler,
+    )
+
+    n = min(N, 20_000)  # the peer is slow; fewer events keep the run short (rate is per event)
+    done = asyncio.Event()
+
+    @dataclass
+    class Delta:
+        event: TextDelta
+
+    @default_subscription
+    class Sink(RoutedAgent):
+        def __init__(self) -> None:
+            super().__init__("sink")
+            self.count = 0
+
+        @message_handler
+        async def on_delta(self, message: Delta, ctx: MessageContext) -> None:
+            self.count += 1
+            if self.count == n:
+                done.set()
+
+    async def main() -> float:
+        runtime = SingleThreadedAgentRuntime()
+        await Sink.register(runtime, "sink", lambda: Sink())
+        runtime.start()
+        t0 = time.perf_counter()
+        for i in range(n):
+            await runtime.publish_message(Delta(make_event(i)), DefaultTopicId())
+        await done.wait()
+        dt = time.perf_counter() - t0
+        await runtime.stop_when_idle()
+        return n / dt
+
+    return {"events_per_s": asyncio.run(main())}
+
+
+BENCHES = {
+    "floor_a_call_soon": bench_floor_a,
+    "floor_b_batched": bench_floor_b,
+    "bare_pykka_batched": bench_bare_pykka,
+    "runwire": bench_runwire,
+    "autogen_core": bench_autogen,
+}
+
+
+def main() -> dict[str, Any]:
+    results: dict[str, Any] = {"N": N, "repeats": REPEATS}
+    for name in BENCHES:
+        try:
+            runs = run_isolated(__file__, name)
+        except Exception as exc:  # e.g. the peer is not installed
+            print(f"{name:22s} skipped: {str(exc).strip().splitlines()[-1]}")
+            continue
+        results[name] = median_of(runs, "events_per_s")
+        spread = [round(r["events_per_s"]) for r in runs]
+        print(f"{name:22s} median {fmt(results[name])} events/s   runs {spread}")
+    rw = results.get("runwire")
+    if rw:
+        for peer, goal in (
+            ("floor_a_call_soon", 2.0),
+            ("floor_b_batched", None),
+            ("bare_pykka_batched", 0.7),
+            ("autogen_core", 30.0),
+        ):
+            if results.get(peer):
+                ratio = rw / results[peer]
+                results[f"ratio_vs_{peer}"] = ratio
+                target = f" (goal >= {goal}x: {'met' if ratio >= goal else 'NOT met'})" if goal else ""
+                print(f"runwire / {peer:20s} = {ratio:.2f}x{target}")
+    return results
+
+
+if __name__ == "__main__" and not main_one(BENCHES):
+    out = main()
+    if "--json" in sys.argv:
+        print(json.dumps(out))
