@@ -78,6 +78,7 @@ class RunSystem:
         if retention < 0 or cancel_deadline < 0:
             raise ValueError("retention and cancel_deadline must be >= 0")
         self._window = outbox_window
+        self._cancel_deadline = cancel_deadline
         self._retention = retention
         self._ask_timeout = ask_timeout
         self._records: dict[str, RunRecord] = {}
@@ -284,8 +285,10 @@ class RunSystem:
             for ref in (shard.runner, shard.completion, shard.bus):
                 with contextlib.suppress(pykka.Timeout, pykka.ActorDeadError):
                     ref.stop(timeout=timeout)
-        self._loop.stop(timeout)
-        self._pool.shutdown(timeout)
+        # workers had their cancel; those that ignore it are daemon threads, left behind after
+        # the same grace a cancelled run gets
+        self._loop.stop(min(timeout, self._cancel_deadline))
+        self._pool.shutdown(min(timeout, self._cancel_deadline))
         self._timer.stop()
 
     @property
