@@ -47,6 +47,7 @@ class _Log:
     started: bool = False
     terminal: RunEvent | None = None
     sinks: list[Sink] = field(default_factory=list)
+    ahead: dict[Sink, int] = field(default_factory=dict)  # sinks whose cursor is past the log's end
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +90,7 @@ class BusActor(pykka.ThreadingActor):
                 log = self._logs.get(run_id)
                 if log is not None and sink in log.sinks:
                     log.sinks.remove(sink)
+                    log.ahead.pop(sink, None)
             case Open(record):
                 self._logs[record.run_id] = _Log(record)
             case Close(run_id):
@@ -111,9 +113,21 @@ class BusActor(pykka.ThreadingActor):
             event.__dict__["seq"] = seq  # built once by the producer; stamped here, never copied
         log.events.extend(events)
         if log.sinks:
-            dead = [sink for sink in log.sinks if not sink.push(events)]
+            dead = [sink for sink in log.sinks if not self._push(log, sink, events)]
             for sink in dead:
                 log.sinks.remove(sink)
+                log.ahead.pop(sink, None)
+
+    @staticmethod
+    def _push(log: _Log, sink: Sink, events: list[RunEvent]) -> bool:
+        if log.ahead:
+            cursor = log.ahead.get(sink)
+            if cursor is not None:
+                events = [e for e in events if e.seq > cursor]
+                if not events:
+                    return True
+                del log.ahead[sink]
+        return sink.push(events)
 
     def _drain(self, record: RunRecord) -> None:
         log = self._logs.get(record.run_id)
@@ -161,8 +175,10 @@ class BusActor(pykka.ThreadingActor):
             return
         if log.terminal is not None:
             sink.close()
-        else:
-            log.sinks.append(sink)
+            return
+        log.sinks.append(sink)
+        if after_seq > len(log.events):
+            log.ahead[sink] = after_seq
 
     def _close(self, run_id: str) -> None:
         log = self._logs.pop(run_id, None)

@@ -65,6 +65,13 @@ class RunContext:
         if self._cancel.is_set():
             raise Cancelled
 
+    def wait_cancelled(self, timeout: float | None = None) -> bool:
+        """Block a sync pipeline until the run is cancelled (True) or ``timeout`` passes (False).
+
+        Use it instead of ``time.sleep`` between retries, so a cancel interrupts the wait.
+        """
+        return self._cancel.wait(timeout)
+
     def _put(self, event: RunEvent) -> None:
         if self._cancel.is_set():
             raise Cancelled

@@ -96,7 +96,8 @@ class RunActor(pykka.ThreadingActor):
             _log.exception("RunActor shard %d failed handling %s", self.shard, type(message).__name__)
             run_id = getattr(message, "run_id", None) or getattr(getattr(message, "record", None), "run_id", None)
             if run_id is not None:
-                self.completion.tell(failure_signal(run_id, exc, False))
+                msg = f"runner fault: {type(exc).__name__}: {exc}"
+                self.completion.tell(Signal(run_id, "fail", error_type="InternalError", message=msg))
             return None
 
     def _handle(self, message: Any) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, get_args
 
@@ -41,7 +41,7 @@ def test_round_trip_every_kind(event: Any) -> None:
     raw = dump_event(event)
     back = parse_event(raw)
     assert type(back) is type(event)
-    assert back == event.model_copy(update={"ts": event.ts.astimezone(timezone.utc)})
+    assert back == event.model_copy(update={"ts": event.ts.astimezone(UTC)})
     assert parse_event(raw.decode()) == back
     assert parse_event(json.loads(raw)) == back
     assert dump_event(back) == raw  # stable bytes: what the store and replay rely on

@@ -1,0 +1,201 @@
+"""Guarantee 4: cancellation. run.cancelled is in the log before cancel() returns; before start,
+after terminal, twice, from many threads; async via cancel scope; sync at the next emit;
+abandoned after a deadline; during backpressure."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import anyio
+import anyio.lowlevel
+import pytest
+
+from runwire.actors import Cancelled, RunContext, RunSystem
+
+from .helpers import LogWatcher, assert_well_formed, collect, paused
+
+
+def test_cancelled_is_in_the_log_before_cancel_returns(system: RunSystem) -> None:
+    started = threading.Event()
+
+    def pipeline(ctx: RunContext) -> None:
+        started.set()
+        while True:
+            ctx.log("tick")
+
+    handle = system.start(pipeline)
+    started.wait(10)
+    terminal = handle.cancel("enough")
+    info = handle.info()
+    assert terminal.type == "run.cancelled" and terminal.reason == "enough"
+    assert info.last_seq == terminal.seq  # in the log already, and nothing after it
+    events = collect(handle)
+    assert_well_formed(events)
+    assert events[-1] == terminal
+
+
+def test_cancel_after_terminal_is_an_idempotent_no_op(system: RunSystem) -> None:
+    handle = system.start(lambda ctx: "ok")
+    done = handle.wait(10)
+    assert handle.cancel() is done
+    assert handle.cancel("again") is done
+    assert_well_formed(collect(handle))
+
+
+def test_cancel_twice_and_from_many_threads_gives_one_terminal(system: RunSystem) -> None:
+    def pipeline(ctx: RunContext) -> None:
+        ctx.wait_cancelled(30)
+
+    handle = system.start(pipeline)
+    results: list[Any] = []
+    barrier = threading.Barrier(16)
+
+    def cancel() -> None:
+        barrier.wait(10)
+        results.append(handle.cancel("many"))
+
+    threads = [threading.Thread(target=cancel) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert len(results) == 16
+    assert all(r is results[0] for r in results)
+    assert results[0].type == "run.cancelled"
+    assert_well_formed(collect(handle))
+    # later cancels, and the result the pipeline returned after the cancel, are discarded and counted
+    assert handle.info().discarded_signals <= 16
+
+
+def test_sync_pipeline_stops_at_its_next_emit(system: RunSystem) -> None:
+    started, stopped = threading.Event(), threading.Event()
+    seen: list[type[BaseException]] = []
+
+    def pipeline(ctx: RunContext) -> None:
+        started.set()
+        try:
+            while True:
+                ctx.delta("answer", "x")
+        except BaseException as exc:
+            seen.append(type(exc))
+            stopped.set()
+            raise
+
+    handle = system.start(pipeline)
+    started.wait(10)
+    handle.cancel()
+    assert stopped.wait(10)
+    assert seen == [Cancelled]
+
+
+def test_sync_pipeline_stops_at_check_cancelled(system: RunSystem) -> None:
+    started, stopped = threading.Event(), threading.Event()
+
+    def pipeline(ctx: RunContext) -> None:
+        started.set()
+        try:
+            while True:
+                ctx.check_cancelled()
+        except Cancelled:
+            stopped.set()
+            raise
+
+    handle = system.start(pipeline)
+    started.wait(10)
+    handle.cancel()
+    assert stopped.wait(10)
+
+
+def test_async_pipeline_stops_through_its_cancel_scope(system: RunSystem) -> None:
+    started, stopped = threading.Event(), threading.Event()
+
+    async def pipeline(ctx: RunContext) -> None:
+        started.set()
+        try:
+            await anyio.Event().wait()  # waits forever: only the cancel scope can stop it
+        finally:
+            stopped.set()
+
+    handle = system.start(pipeline)
+    started.wait(10)
+    assert handle.cancel().type == "run.cancelled"
+    assert stopped.wait(10)
+    assert handle.info().worker_active is False or stopped.is_set()
+
+
+def test_pipeline_ignoring_cancellation_is_abandoned_and_reported() -> None:
+    watcher = LogWatcher("ignored cancellation")
+    logging.getLogger("runwire.run").addHandler(watcher)
+    stuck = threading.Event()
+    try:
+        with RunSystem(workers=1, cancel_deadline=0.2) as system:
+
+            def stubborn(ctx: RunContext) -> None:
+                ctx.log("I will not stop")
+                stuck.wait(30)  # never checks ctx: ignores cancellation
+
+            handle = system.start(stubborn)
+            next(iter(handle.events(after_seq=1)))  # its log line is out: it is running
+            assert handle.cancel().type == "run.cancelled"
+            assert watcher.seen.wait(10)
+            info = handle.info()
+            assert info.worker_abandoned and info.state == "cancelled"
+            # the pool got its capacity back: with workers=1 a new run still runs
+            assert system.start(lambda ctx: 1).wait(10).type == "run.completed"
+    finally:
+        stuck.set()
+        logging.getLogger("runwire.run").removeHandler(watcher)
+
+
+def test_cancel_during_backpressure_reaches_the_blocked_worker_at_once() -> None:
+    with RunSystem(outbox_window=8, shards=1) as system:
+        blocked, saw_cancel = threading.Event(), threading.Event()
+        emitted = [0]
+
+        def producer(ctx: RunContext) -> None:
+            try:
+                while True:
+                    if emitted[0] >= 8:
+                        blocked.set()  # the next emit will wait on the full window
+                    ctx.delta("answer", "x")
+                    emitted[0] += 1
+            except Cancelled:
+                saw_cancel.set()
+                raise
+
+        bus = system._shards[0].bus
+        with paused(bus):  # the bus drains nothing: the worker fills its window and waits
+            handle = system.start(producer)
+            assert blocked.wait(10)
+            canceller = threading.Thread(target=handle.cancel)
+            canceller.start()
+            # the worker sees the cancel while the bus is still held: it did not wait for a drain
+            assert saw_cancel.wait(10)
+        canceller.join(10)
+        assert handle.wait(10).type == "run.cancelled"
+        assert emitted[0] == 8
+        assert_well_formed(collect(handle))
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_async_consumer_sees_cancel_as_the_last_event(system: RunSystem, backend: str) -> None:
+    async def pipeline(ctx: RunContext) -> None:
+        while True:
+            ctx.log("tick")
+            await anyio.lowlevel.checkpoint()
+
+    handle = system.start(pipeline)
+
+    async def consume() -> list[Any]:
+        seen = []
+        async for event in handle.events():
+            seen.append(event)
+            if len(seen) == 5:
+                await anyio.to_thread.run_sync(handle.cancel)
+        return seen
+
+    events = anyio.run(consume, backend=backend)
+    assert_well_formed(events)
+    assert events[-1].type == "run.cancelled"
