@@ -1,0 +1,52 @@
+"""Typer application: the ``runwire`` command and its subcommands."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+import runwire
+
+from .._system import RunSystem
+from ._demo import demo_pipeline
+from ._live import follow
+
+app = typer.Typer(
+    name="runwire",
+    help="Deterministic, streaming, cancellable runs: start a pipeline, watch its ordered events, "
+    "cancel it (Ctrl-C), and always get exactly one terminal event.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"runwire {runwire.__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """runwire: runs you can trust."""
+
+
+@app.command()
+def demo(
+    steps: Annotated[int, typer.Option(min=1, max=10_000, help="How many items the demo 'analyses'.")] = 20,
+    delay: Annotated[float, typer.Option(min=0.0, max=10.0, help="Seconds per item (paced so you can watch).")] = 0.05,
+    json_lines: Annotated[
+        bool, typer.Option("--json", help="Print every event as one JSON line on stdout, and nothing else.")
+    ] = False,
+) -> None:
+    """Run a small built-in pipeline with live progress (exit 0 completed, 1 failed, 130 cancelled)."""
+    with RunSystem() as system:
+        handle = system.start(demo_pipeline, {"steps": steps, "delay": delay}, name="demo")
+        code = follow(handle, as_json=json_lines)
+    raise typer.Exit(code)

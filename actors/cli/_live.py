@@ -1,0 +1,108 @@
+"""Follow a run in the terminal: a rich live view, or JSON lines; Ctrl-C cancels the run."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING
+
+from runwire.protocol import RunEvent, dump_event
+
+if TYPE_CHECKING:
+    from .._handle import RunHandle
+
+__all__ = ["EXIT_CODES", "follow"]
+
+EXIT_CODES = {"run.completed": 0, "run.failed": 1, "run.cancelled": 130}
+
+
+def follow(handle: RunHandle, *, as_json: bool) -> int:
+    """Stream the run's events to the terminal until its terminal event; return the exit code."""
+    try:
+        terminal = _follow_json(handle) if as_json else _follow_rich(handle)
+    except BrokenPipeError:  # e.g. `runwire ... --json | head`: the reader left, stop the run
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_CODES.get(handle.cancel("stdout closed").type, 1)
+    except KeyboardInterrupt:
+        terminal = handle.cancel("interrupted (Ctrl-C)")
+        if as_json:
+            sys.stdout.buffer.write(dump_event(terminal) + b"\n")
+            sys.stdout.flush()
+        else:
+            _print_terminal(terminal)
+    return EXIT_CODES.get(terminal.type, 1)
+
+
+def _follow_json(handle: RunHandle) -> RunEvent:
+    out = sys.stdout.buffer
+    last: RunEvent | None = None
+    for event in handle.events():
+        out.write(dump_event(event) + b"\n")
+        out.flush()
+        last = event
+    assert last is not None  # a run's stream always ends with its terminal
+    return last
+
+
+def _follow_rich(handle: RunHandle) -> RunEvent:
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    progress = Progress(
+        TextColumn("[bold]{task.fields[phase]}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=console,
+        transient=False,
+    )
+    task = progress.add_task("starting", total=1.0, phase=handle.pipeline)
+    texts: dict[str, str] = {}
+    last: RunEvent | None = None
+    counts = {"events": 0, "deltas": 0}
+    with progress:
+        for event in handle.events():
+            last = event
+            counts["events"] += 1
+            if event.type == "run.progress":
+                if event.fraction is not None:
+                    progress.update(task, completed=event.fraction)
+                if event.message:
+                    progress.update(task, description=event.message)
+            elif event.type == "run.milestone":
+                progress.update(task, phase=event.name)
+                progress.console.print(f"[cyan]milestone[/] {event.name} {_short(event.data)}")
+            elif event.type == "run.log":
+                progress.console.print(f"[dim]{event.level}[/] {event.message}")
+            elif event.type == "text.delta":
+                counts["deltas"] += 1
+                texts[event.field] = texts.get(event.field, "") + event.text
+                progress.update(task, description=f"{event.field}: …{texts[event.field][-40:]}")
+            elif event.type == "artifact":
+                where = event.path or event.artifact_id
+                progress.console.print(f"[green]artifact[/] {where} ({event.size} bytes)")
+    for name, text in texts.items():
+        console.print(f"[bold]{name}[/]: {text}")
+    console.print(f"[dim]{counts['events']} events, {counts['deltas']} text deltas[/]")
+    assert last is not None
+    _print_terminal(last, console)
+    return last
+
+
+def _short(data: object) -> str:
+    text = str(data)
+    return text if len(text) <= 100 else text[:97] + "..."
+
+
+def _print_terminal(terminal: RunEvent, console: object | None = None) -> None:
+    from rich.console import Console
+
+    con = console if isinstance(console, Console) else Console(stderr=True)
+    if terminal.type == "run.completed":
+        con.print(f"[bold green]completed[/] run {terminal.run_id}: {_short(terminal.result)}")
+    elif terminal.type == "run.failed":
+        con.print(f"[bold red]failed[/] run {terminal.run_id}: {terminal.error_type}: {terminal.message}")
+    elif terminal.type == "run.cancelled":
+        con.print(f"[bold yellow]cancelled[/] run {terminal.run_id}: {terminal.reason}")
