@@ -25,9 +25,9 @@ from collections import deque
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import REPEATS, fmt, main_one, median_of, run_isolated  # noqa: E402
+from _common import REPEATS, fmt, main_one, median_of, run_isolated
 
-from runwire.protocol import TextDelta, utc_now  # noqa: E402
+from runwire.protocol import TextDelta, utc_now
 
 N = int(os.environ.get("RUNWIRE_BENCH_N", "200000"))
 

@@ -1,0 +1,72 @@
+"""Run every benchmark and regenerate docs/benchmarks.md from what they print.
+
+Usage: python benchmarks/run_all.py [name ...]   (default: all; RUNWIRE_BENCH_REPEATS=5)
+Each benchmark repeats its measurement in fresh processes and prints medians and ratios;
+this file keeps their output verbatim, with the machine it ran on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DOCS = HERE.parent / "docs" / "benchmarks.md"
+
+BENCHMARKS = {
+    "throughput": "Events/s from a worker's emit to an async subscriber, vs floors and a peer (autogen-core).",
+    "cancel_latency": "From cancel() to the subscriber receiving run.cancelled, idle and under an event flood.",
+    "footprint": "Memory and threads per in-flight run (the figures behind sharding).",
+}
+
+INTRO = """# Benchmarks
+
+Regenerate with `python benchmarks/run_all.py` (optionally naming some: `python benchmarks/run_all.py
+throughput`). Each figure is the median of {repeats} repeats, each repeat in a fresh process. The
+machine is shared and noisy: treat differences under ~1.5x as noise. Ratios are measured in the same
+run as the figures they compare. Goals come from the issues; each line says whether it was met.
+"""
+
+
+def main(names: list[str]) -> None:
+    repeats = os.environ.get("RUNWIRE_BENCH_REPEATS", "5")
+    sections = _existing_sections()
+    for name in names or list(BENCHMARKS):
+        print(f"== {name}", flush=True)
+        proc = subprocess.run(
+            [sys.executable, str(HERE / f"{name}.py")], capture_output=True, text=True, timeout=3600, check=False
+        )
+        output = proc.stdout.strip() or proc.stderr.strip()[-2000:]
+        print(output, flush=True)
+        when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        machine = f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} cores"
+        sections[name] = (
+            f"## {name}\n\n{BENCHMARKS.get(name, '')}\n\n`python benchmarks/{name}.py` — {when}, {machine}\n\n"
+            f"```\n{output}\n```\n"
+        )
+    body = INTRO.format(repeats=repeats) + "\n" + "\n".join(sections[n] for n in BENCHMARKS if n in sections)
+    DOCS.write_text(body, encoding="utf-8")
+    print(f"wrote {DOCS}")
+
+
+def _existing_sections() -> dict[str, str]:
+    """Keep the sections of benchmarks not re-run this time."""
+    if not DOCS.exists():
+        return {}
+    sections: dict[str, str] = {}
+    current: str | None = None
+    for line in DOCS.read_text(encoding="utf-8").splitlines(keepends=True):
+        if line.startswith("## "):
+            current = line[3:].strip()
+            sections[current] = ""
+        if current is not None:
+            sections[current] += line
+    return sections
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
