@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import TimeoutError as FutureTimeout
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -74,6 +75,15 @@ class RunHandle:
             fut.add_done_callback(lambda _f: wake(done.set))
             await done.wait()
         return fut.result()
+
+    def on_terminal(self, callback: Callable[[RunEvent], object]) -> None:
+        """Call ``callback(terminal_event)`` once, right after the terminal is in the run's log.
+
+        It runs on the bus's thread (or at once, here, if the run already ended), so it must not
+        block: tell an actor, set an event. This is how a StepRunner learns a step ended — by a
+        message, never by polling.
+        """
+        self._record.terminal.add_done_callback(lambda fut: callback(fut.result()))
 
     def info(self) -> RunInfo:
         return self._system.get(self.run_id)

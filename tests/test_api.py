@@ -137,3 +137,23 @@ def test_ctx_emit_refuses_lifecycle_events(system: RunSystem) -> None:
 
     terminal = system.start(pipeline).wait(10)
     assert terminal.type == "run.failed" and "cannot emit 'run.completed'" in terminal.message
+
+
+def test_on_terminal_callback_fires_once_after_the_terminal_is_in_the_log(system: RunSystem) -> None:
+    gate = threading.Event()
+    handle = system.start(blocker(gate))
+    got: list[object] = []
+    fired = threading.Event()
+
+    def callback(event: object) -> None:
+        got.append((event, handle._record.terminal.done()))
+        fired.set()
+
+    handle.on_terminal(callback)
+    gate.set()
+    assert fired.wait(10)
+    terminal = handle.wait(10)
+    assert got == [(terminal, True)]
+    late: list[object] = []
+    handle.on_terminal(late.append)  # already ended: called at once
+    assert late == [terminal]
