@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 import inspect
 import threading
 import uuid
@@ -179,6 +180,12 @@ class RunSystem:
         )
         box.append(record)
         return record
+
+    def loop(self, observe: Callable[..., Any], decide: Callable[..., Any], **options: Any) -> RunHandle:
+        """Start an Observe-Decide-Act loop: a run whose steps are child runs (see docs/oda.md)."""
+        oda = importlib.import_module(".oda", __package__)  # the loop runner loads only when used
+        handle: RunHandle = oda.start_loop(self, observe, decide, **options)
+        return handle
 
     def handle(self, run_id: str) -> RunHandle:
         """A handle to a run started earlier (by run_id)."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import importlib
+
 import typer
 
 import runwire
@@ -50,3 +52,16 @@ def demo(
         handle = system.start(demo_pipeline, {"steps": steps, "delay": delay}, name="demo")
         code = follow(handle, as_json=json_lines)
     raise typer.Exit(code)
+
+
+# Subcommands that live in their own modules, each exposing ``register(app)``. A module that is
+# not there yet is skipped (an integration not installed in this build); any other error raises.
+_COMMAND_MODULES = ("_llms", "_runs", "_serve", "_loop")
+for _name in _COMMAND_MODULES:
+    try:
+        _module = importlib.import_module(f"{__package__}.{_name}")
+    except ModuleNotFoundError as _exc:
+        if _exc.name != f"{__package__}.{_name}":
+            raise
+        continue
+    _module.register(app)
