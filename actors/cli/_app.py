@@ -11,7 +11,7 @@ import runwire
 
 from .._system import RunSystem
 from ._demo import demo_pipeline
-from ._live import follow
+from ._live import exit_code, follow
 
 app = typer.Typer(
     name="runwire",
@@ -49,8 +49,8 @@ def demo(
     """Run a small built-in pipeline with live progress (exit 0 completed, 1 failed, 130 cancelled)."""
     with RunSystem() as system:
         handle = system.start(demo_pipeline, {"steps": steps, "delay": delay}, name="demo")
-        code = follow(handle, as_json=json_lines)
-    raise typer.Exit(code)
+        terminal = follow(handle, as_json=json_lines)
+    raise typer.Exit(exit_code(terminal))
 
 
 # Subcommands that live in their own modules, each exposing ``register(app)``. A module that is

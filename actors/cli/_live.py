@@ -11,18 +11,21 @@ from runwire.protocol import RunEvent, dump_event
 if TYPE_CHECKING:
     from .._handle import RunHandle
 
-__all__ = ["EXIT_CODES", "follow"]
+__all__ = ["EXIT_CODES", "exit_code", "follow"]
 
 EXIT_CODES = {"run.completed": 0, "run.failed": 1, "run.cancelled": 130}
 
 
-def follow(handle: RunHandle, *, as_json: bool) -> int:
-    """Stream the run's events to the terminal until its terminal event; return the exit code."""
+def follow(handle: RunHandle, *, as_json: bool) -> RunEvent:
+    """Stream the run's events to the terminal until its terminal event; return that event.
+
+    Ctrl-C cancels the run (and the returned terminal is its ``run.cancelled``).
+    """
     try:
         terminal = _follow_json(handle) if as_json else _follow_rich(handle)
     except BrokenPipeError:  # e.g. `runwire ... --json | head`: the reader left, stop the run
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_CODES.get(handle.cancel("stdout closed").type, 1)
+        return handle.cancel("stdout closed")
     except KeyboardInterrupt:
         terminal = handle.cancel("interrupted (Ctrl-C)")
         if as_json:
@@ -30,6 +33,11 @@ def follow(handle: RunHandle, *, as_json: bool) -> int:
             sys.stdout.flush()
         else:
             _print_terminal(terminal)
+    return terminal
+
+
+def exit_code(terminal: RunEvent) -> int:
+    """0 completed, 1 failed, 130 cancelled."""
     return EXIT_CODES.get(terminal.type, 1)
 
 

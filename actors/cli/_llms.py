@@ -1,0 +1,79 @@
+"""``runwire run llms-txt SOURCE``: the main job, as a live, cancellable run."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .._system import RunSystem
+from ._live import exit_code, follow
+
+__all__ = ["register"]
+
+run_app = typer.Typer(
+    name="run",
+    help="Run a built-in pipeline with live progress (exit 0 completed, 1 failed, 2 bad input, 130 cancelled).",
+    no_args_is_help=True,
+)
+
+_INPUT_ERRORS = {"LlmsTxtError", "SourceError", "OutputError"}
+
+
+@run_app.command("llms-txt")
+def llms_txt(
+    source: Annotated[str, typer.Argument(help="A local directory or a git URL (cloned shallow, then removed).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write llms.txt and llms-full.txt.")] = Path("."),
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="Make links absolute under this URL (default: relative paths).")
+    ] = None,
+    exclude: Annotated[
+        list[str] | None, typer.Option("--exclude", "-x", help="A gitignore-style glob to skip (repeatable).")
+    ] = None,
+    max_file_bytes: Annotated[
+        int, typer.Option("--max-file-bytes", min=1, help="Skip files larger than this (counted as oversized).")
+    ] = 512 * 1024,
+    json_lines: Annotated[
+        bool, typer.Option("--json", help="Print every event as one JSON line on stdout, and nothing else.")
+    ] = False,
+) -> None:
+    """Generate llms.txt and llms-full.txt (llmstxt.org format) for a repository."""
+    from ..llms_txt import LlmsTxtError, llms_txt_pipeline, options_from_inputs
+    from ..llms_txt.fetch import is_git_url
+
+    inputs = {
+        "source": source,
+        "out": str(out),
+        "base_url": base_url,
+        "exclude": list(exclude or []),
+        "max_file_bytes": max_file_bytes,
+    }
+    try:
+        options_from_inputs(inputs)  # bad options: one line, exit 2, before any run starts
+    except LlmsTxtError as exc:
+        _fail(str(exc))
+    if not is_git_url(source):
+        path = Path(source)
+        if not path.exists():
+            _fail(f"source not found: {source}")
+        if not path.is_dir():
+            _fail(f"source is not a directory: {source}")
+    with RunSystem() as system:
+        handle = system.start(llms_txt_pipeline, inputs, name="llms-txt")
+        terminal = follow(handle, as_json=json_lines)
+    if terminal.type == "run.failed" and terminal.error_type in _INPUT_ERRORS:
+        if json_lines:
+            sys.stderr.write(f"runwire: {terminal.message}\n")
+        raise typer.Exit(2)
+    raise typer.Exit(exit_code(terminal))
+
+
+def _fail(message: str) -> None:
+    sys.stderr.write(f"runwire: {message}\n")
+    raise typer.Exit(2)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(run_app)

@@ -1,0 +1,36 @@
+"""llms.txt for a repository: the library behind the ``llms_txt`` pipeline.
+
+:func:`generate` is the plain library call (no runtime needed); :func:`llms_txt_pipeline` is the
+run-system entry point. Bad input raises :class:`LlmsTxtError` (a ``ValueError``) before anything
+is written. Descriptions come from a :class:`Describer`: :class:`ExtractiveDescriber` by default.
+"""
+
+from __future__ import annotations
+
+from .context import NullReporter, PipelineContext, Reporter
+from .describer import Describer, ExtractiveDescriber, FileDescription
+from .errors import LlmsTxtError, OutputError, SourceError
+from .generate import DEFAULT_MAX_FILE_BYTES, LLMS_FULL_TXT, LLMS_TXT, Options, generate
+from .pipeline import llms_txt_pipeline, options_from_inputs, pipeline_with
+from .project import ProjectFacts
+
+__all__ = [
+    "DEFAULT_MAX_FILE_BYTES",
+    "LLMS_FULL_TXT",
+    "LLMS_TXT",
+    "Describer",
+    "ExtractiveDescriber",
+    "FileDescription",
+    "LlmsTxtError",
+    "NullReporter",
+    "Options",
+    "OutputError",
+    "PipelineContext",
+    "ProjectFacts",
+    "Reporter",
+    "SourceError",
+    "generate",
+    "llms_txt_pipeline",
+    "options_from_inputs",
+    "pipeline_with",
+]

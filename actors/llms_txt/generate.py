@@ -1,0 +1,290 @@
+"""The generator end to end: fetch, walk, analyse, render, write, with events along the way.
+
+Everything the caller sees goes through a :class:`Reporter` (the run context, or nothing), and
+the events are computed from values the files are written from, so instrumentation never changes
+an output byte. Checks for cancellation run per directory and per file; any exception leaves the
+output directory as it was and removes the clone.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import JsonValue
+
+from .analyze import Analysis, FileInfo, analyze, count_kinds
+from .context import NullReporter, ProgressTracker, Reporter
+from .describer import Describer, ExtractiveDescriber
+from .errors import LlmsTxtError, SourceError
+from .fetch import FetchedSource, open_source
+from .ignore import IgnoreRules
+from .output import AtomicTextFile, WrittenFile, atomic_outputs, check_out_dir
+from .project import detect_project
+from .render import Section, build_sections, full_file_header, render_intro, render_notes, render_section
+from .scan import WalkResult, walk_tree
+from .textio import CHARS_PER_TOKEN, SkipFile, estimate_tokens, read_text
+
+__all__ = ["DEFAULT_MAX_FILE_BYTES", "DEFAULT_PARTIAL_LIMIT", "LLMS_FULL_TXT", "LLMS_TXT", "Options", "generate"]
+
+LLMS_TXT = "llms.txt"
+LLMS_FULL_TXT = "llms-full.txt"
+DEFAULT_MAX_FILE_BYTES = 512 * 1024
+DEFAULT_PARTIAL_LIMIT = 1 << 20
+INLINE_CONTENT_LIMIT = 64 * 1024
+MEDIA_TYPE = "text/markdown"
+_PARTIAL_CHUNK = 16 * 1024
+_URL_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://\S+$")
+_FULL_NOTE = (
+    "This file holds the full text of the files that llms.txt links, section by section in the same order; "
+    "each file follows a banner with its path and estimated tokens."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """What to generate from where. ``partial_limit`` caps the llms-full.txt text streamed as partials."""
+
+    source: str
+    out: str = "."
+    base_url: str | None = None
+    exclude: tuple[str, ...] = ()
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    default_excludes: bool = True
+    tmp_root: str | None = None
+    partial_limit: int = DEFAULT_PARTIAL_LIMIT
+
+    def validate(self) -> None:
+        """Raise :class:`LlmsTxtError` for option values that cannot work."""
+        if self.base_url is not None and not _URL_RE.match(self.base_url):
+            raise LlmsTxtError(f"base_url must be an absolute URL such as https://host/path/: {self.base_url!r}")
+        if self.max_file_bytes < 1:
+            raise LlmsTxtError(f"max_file_bytes must be a positive number of bytes: {self.max_file_bytes}")
+        if self.partial_limit < 0:
+            raise LlmsTxtError(f"partial_limit must be >= 0: {self.partial_limit}")
+
+
+@dataclass(frozen=True, slots=True)
+class _Output:
+    """A committed output file, its token estimate, and its text when small enough to inline."""
+
+    file: WrittenFile
+    tokens: int
+    content: str | None
+
+
+class _Stream:
+    """One output file plus its ``artifact.partial`` stream (buffered, and capped at ``budget`` chars)."""
+
+    def __init__(self, handle: AtomicTextFile, reporter: Reporter, artifact_id: str, budget: int | None) -> None:
+        self.handle = handle
+        self.chars = 0
+        self._reporter = reporter
+        self._id = artifact_id
+        self._budget = budget
+        self._pending: list[str] = []
+        self._pending_chars = 0
+
+    def write(self, text: str) -> None:
+        self.handle.write(text)
+        self.chars += len(text)
+        if self._budget is not None:
+            if self._budget <= 0:
+                return
+            text = text[: self._budget]
+            self._budget -= len(text)
+            if self._budget <= 0:
+                self._reporter.log(f"{self._id}: partial stream capped; the artifact event has the whole file")
+        self._pending.append(text)
+        self._pending_chars += len(text)
+        if self._pending_chars >= _PARTIAL_CHUNK:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._pending:
+            chunk = "".join(self._pending)
+            self._pending.clear()
+            self._pending_chars = 0
+            self._reporter.artifact_partial(self._id, chunk)
+
+
+def _json_counts(counter: Counter[str] | dict[str, int]) -> dict[str, JsonValue]:
+    return {key: counter[key] for key in sorted(counter) if counter[key]}
+
+
+def generate(
+    options: Options, reporter: Reporter | None = None, describer: Describer | None = None
+) -> dict[str, JsonValue]:
+    """Write llms.txt and llms-full.txt for ``options.source`` into ``options.out``; return a JSON summary."""
+    options.validate()
+    events: Reporter = reporter if reporter is not None else NullReporter()
+    writer: Describer = describer if describer is not None else ExtractiveDescriber()
+    out = Path(options.out).expanduser().resolve()
+    check_out_dir(out, (LLMS_TXT, LLMS_FULL_TXT))
+    progress = ProgressTracker(events)
+    progress.update(0.0, "fetching the source", force=True)
+    with open_source(options.source, tmp_root=options.tmp_root, check_cancelled=events.check_cancelled) as src:
+        walk = _walk(src, out, options, events)
+        events.milestone("repo_fetched", source=src.source, commit=src.commit, cloned=src.cloned, files=walk.seen_files)
+        progress.update(0.1, "scanned the tree", force=True)
+        exclude: list[JsonValue] = list(options.exclude)
+        events.milestone(
+            "analysis_started",
+            candidates=len(walk.candidates),
+            max_file_bytes=options.max_file_bytes,
+            exclude=exclude,
+            default_excludes=options.default_excludes,
+        )
+
+        def on_file(done: int, total: int) -> None:
+            events.check_cancelled()
+            progress.phase(0.1, 0.6, done, total, "reading files")
+
+        analysis = analyze(walk.candidates, writer, max_file_bytes=options.max_file_bytes, on_file=on_file)
+        skipped = walk.skipped_files + analysis.skipped_files
+        if not analysis.files:
+            raise SourceError(f"no text files to describe in {src.source} ({_skip_text(skipped)})")
+        events.milestone(
+            "files_scanned",
+            files=len(analysis.files),
+            by_kind=_json_counts(count_kinds(analysis.files)),
+            skipped=_json_counts(skipped),
+            skipped_dirs=_json_counts(walk.skipped_dirs),
+            tokens=analysis.tokens,
+        )
+        if skipped:
+            events.log(f"skipped {sum(skipped.values())} files ({_skip_text(skipped)})")
+        facts = detect_project(analysis.project_texts, src.default_name, "url" if src.cloned else "directory")
+        summary = writer.summarize(facts)
+        sections = build_sections(analysis.files, facts.readme)
+        written = _write(out, options, events, progress, src, analysis, facts.name, summary, sections)
+    for artifact_id, output in written.items():
+        done = output.file
+        events.milestone(
+            "artifact_written", artifact_id=artifact_id, path=done.path, bytes=done.size, sha256=done.sha256
+        )
+        events.artifact(
+            artifact_id,
+            path=done.path,
+            media_type=MEDIA_TYPE,
+            size=done.size,
+            sha256=done.sha256,
+            content=output.content,
+        )
+    progress.update(1.0, "done", force=True)
+    return _result(src, walk, analysis, facts.name, summary, sections, written)
+
+
+def _walk(src: FetchedSource, out: Path, options: Options, events: Reporter) -> WalkResult:
+    rules = IgnoreRules.for_root(src.root, options.exclude, defaults=options.default_excludes)
+    own = frozenset(
+        (out / name).relative_to(src.root).as_posix()
+        for name in (LLMS_TXT, LLMS_FULL_TXT)
+        if (out / name).is_relative_to(src.root)
+    )
+    return walk_tree(
+        src.root, rules, max_file_bytes=options.max_file_bytes, skip=own, check_cancelled=events.check_cancelled
+    )
+
+
+def _skip_text(skipped: Counter[str]) -> str:
+    if not skipped:
+        return "no files found"
+    return "skipped: " + ", ".join(f"{reason} {skipped[reason]}" for reason in sorted(skipped))
+
+
+def _write(
+    out: Path,
+    options: Options,
+    events: Reporter,
+    progress: ProgressTracker,
+    src: FetchedSource,
+    analysis: Analysis,
+    name: str,
+    summary: str,
+    sections: list[Section],
+) -> dict[str, _Output]:
+    """Both files to temp files, then into place; returns each written file and its inline content (if small)."""
+    notes = render_notes(len(analysis.files), analysis.tokens, src.source if src.cloned else None, src.commit)
+    progress.update(0.6, f"writing {LLMS_TXT}", force=True)
+    with atomic_outputs(out, (LLMS_TXT, LLMS_FULL_TXT)) as handles:
+        index = _Stream(handles[LLMS_TXT], events, LLMS_TXT, None)
+        parts = [render_intro(name, summary, notes)]
+        index.write(parts[0])
+        for section in sections:
+            parts.append(render_section(section, options.base_url))
+            index.write(parts[-1])
+            index.flush()
+            tokens = sum(info.tokens for info in section.files)
+            events.milestone("section_generated", section=section.name, links=len(section.files), tokens=tokens)
+        full = _Stream(handles[LLMS_FULL_TXT], events, LLMS_FULL_TXT, options.partial_limit)
+        full.write(render_intro(name, summary, [*notes, _FULL_NOTE]))
+        total = sum(len(section.files) for section in sections)
+        done = 0
+        for section in sections:
+            full.write(f"\n## {section.name}\n")
+            for info in section.files:
+                events.check_cancelled()
+                full.write("\n" + full_file_header(info))
+                full.write(_reread(info, options.max_file_bytes))
+                done += 1
+                progress.phase(0.65, 0.99, done, total, f"writing {LLMS_FULL_TXT}")
+        full.flush()
+        index_text = "".join(parts)
+        for stream in (index, full):
+            stream.handle.finish()
+        events.check_cancelled()
+        inline = index_text if len(index_text) <= INLINE_CONTENT_LIMIT else None
+        return {
+            LLMS_TXT: _Output(index.handle.commit(), estimate_tokens(index_text), inline),
+            LLMS_FULL_TXT: _Output(full.handle.commit(), -(-full.chars // CHARS_PER_TOKEN), None),
+        }
+
+
+def _reread(info: FileInfo, max_file_bytes: int) -> str:
+    """The file's text for llms-full.txt, read again now (nothing is held in memory between the passes)."""
+    try:
+        text = read_text(info.path, max_file_bytes)
+    except SkipFile as exc:
+        raise SourceError(f"{info.rel} changed while it was being read ({exc.reason})") from exc
+    return text if text.endswith("\n") else text + "\n"
+
+
+def _result(
+    src: FetchedSource,
+    walk: WalkResult,
+    analysis: Analysis,
+    name: str,
+    summary: str,
+    sections: list[Section],
+    written: dict[str, _Output],
+) -> dict[str, JsonValue]:
+    largest = sorted(analysis.files, key=lambda info: (-info.tokens, info.rel))[:10]
+    artifacts: dict[str, JsonValue] = {
+        artifact_id: {
+            "path": output.file.path,
+            "bytes": output.file.size,
+            "sha256": output.file.sha256,
+            "tokens": output.tokens,
+        }
+        for artifact_id, output in written.items()
+    }
+    return {
+        "name": name,
+        "summary": summary,
+        "source": src.source,
+        "commit": src.commit,
+        "files": {
+            "seen": walk.seen_files,
+            "included": len(analysis.files),
+            "by_kind": _json_counts(count_kinds(analysis.files)),
+            "skipped": _json_counts(walk.skipped_files + analysis.skipped_files),
+            "skipped_dirs": _json_counts(walk.skipped_dirs),
+        },
+        "tokens": analysis.tokens,
+        "sections": {section.name: len(section.files) for section in sections},
+        "largest_files": [{"path": info.rel, "tokens": info.tokens} for info in largest],
+        "artifacts": artifacts,
+    }

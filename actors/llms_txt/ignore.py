@@ -1,0 +1,134 @@
+"""Which paths to leave out, decided the way git does, plus the user's ``--exclude`` and sane defaults.
+
+Rules are a stack of ``.gitignore`` specs (root first, nested ones pushed while walking); the
+deepest spec with a decisive match wins, as in git, so a nested ``!pattern`` can re-include what a
+parent ignored. The user's excludes win over everything; the built-in defaults (caches, virtualenvs,
+lock files) lose to everything, so a repository can opt back in with a negation.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Literal, TypeAlias
+
+from pathspec import GitIgnoreSpec
+
+from .textio import words
+
+__all__ = [
+    "DEFAULT_EXCLUDED_DIRS",
+    "DEFAULT_EXCLUDED_FILES",
+    "DEFAULT_EXCLUDES",
+    "VCS_DIRS",
+    "IgnoreReason",
+    "IgnoreRules",
+    "read_ignore_file",
+]
+
+IgnoreReason: TypeAlias = Literal["excluded", "gitignored", "default_ignored"]
+
+VCS_DIRS: frozenset[str] = frozenset({".git", ".hg", ".svn", ".bzr", "_darcs", ".jj"})
+
+# Built-in excludes, matched on the file or directory name at any depth (like a slash-free gitignore line).
+# Caches, environments and dependency folders are generated, never documentation; lock files and minified
+# bundles are large and machine-written; git's own metadata files say nothing about the project.
+DEFAULT_EXCLUDED_DIRS: tuple[str, ...] = tuple(
+    sorted(
+        words("""
+        __pycache__ .mypy_cache .ruff_cache .pytest_cache .hypothesis .ipynb_checkpoints .tox .nox .venv venv
+        .eggs *.egg-info node_modules bower_components .gradle .idea .vscode
+        """)
+    )
+)
+DEFAULT_EXCLUDED_FILES: tuple[str, ...] = tuple(
+    sorted(
+        words("""
+        .gitignore .gitattributes .gitmodules .git-blame-ignore-revs
+        *.py[cod] .DS_Store Thumbs.db package-lock.json npm-shrinkwrap.json yarn.lock pnpm-lock.yaml bun.lock
+        poetry.lock uv.lock Pipfile.lock pdm.lock Cargo.lock composer.lock Gemfile.lock go.sum *.min.js *.min.css *.map
+        """)
+    )
+)
+DEFAULT_EXCLUDES: tuple[str, ...] = (*(f"{name}/" for name in DEFAULT_EXCLUDED_DIRS), *DEFAULT_EXCLUDED_FILES)
+
+
+def _name_regex(globs: Iterable[str]) -> re.Pattern[str]:
+    """One regex for several name globs: one match call per path instead of one per pattern."""
+    return re.compile("|".join(fnmatch.translate(glob) for glob in globs))
+
+
+_DEFAULT_DIR_RE = _name_regex(DEFAULT_EXCLUDED_DIRS)
+_DEFAULT_FILE_RE = _name_regex(DEFAULT_EXCLUDED_FILES)
+
+
+def read_ignore_file(path: Path) -> list[str] | None:
+    """The lines of an ignore file, or None when it does not exist or cannot be read."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    return data.decode("utf-8", errors="replace").splitlines()
+
+
+def _spec(lines: Iterable[str]) -> GitIgnoreSpec | None:
+    spec = GitIgnoreSpec.from_lines([line for line in lines if line.strip()])
+    return spec if len(spec) else None
+
+
+class IgnoreRules:
+    """An immutable stack of ignore specs; :meth:`descend` returns the rules for a subdirectory."""
+
+    __slots__ = ("_defaults", "_exclude", "_stack")
+
+    def __init__(
+        self,
+        exclude: GitIgnoreSpec | None = None,
+        defaults: bool = True,
+        stack: tuple[tuple[str, GitIgnoreSpec], ...] = (),
+    ) -> None:
+        self._exclude = exclude
+        self._defaults = defaults
+        self._stack = stack
+
+    @classmethod
+    def build(cls, exclude: Sequence[str] = (), *, defaults: bool = True) -> IgnoreRules:
+        """Rules with the user's excludes and (unless ``defaults`` is False) the built-in ones."""
+        return cls(_spec(exclude), defaults)
+
+    @classmethod
+    def for_root(cls, root: Path, exclude: Sequence[str] = (), *, defaults: bool = True) -> IgnoreRules:
+        """Rules at the repository root: ``.git/info/exclude`` then the root ``.gitignore``."""
+        rules = cls.build(exclude, defaults=defaults)
+        info = read_ignore_file(root / ".git" / "info" / "exclude")
+        if info:
+            rules = rules.push("", info)
+        return rules.descend(root, "")
+
+    def push(self, rel_dir: str, lines: Iterable[str]) -> IgnoreRules:
+        """Rules with one more spec whose patterns are relative to ``rel_dir`` ('' = root)."""
+        spec = _spec(lines)
+        if spec is None:
+            return self
+        base = f"{rel_dir}/" if rel_dir else ""
+        return IgnoreRules(self._exclude, self._defaults, (*self._stack, (base, spec)))
+
+    def descend(self, directory: Path, rel_dir: str) -> IgnoreRules:
+        """Rules inside ``directory`` (at ``rel_dir``): these plus its ``.gitignore``, if any."""
+        lines = read_ignore_file(directory / ".gitignore")
+        return self.push(rel_dir, lines) if lines else self
+
+    def check(self, rel: str, is_dir: bool) -> IgnoreReason | None:
+        """Why ``rel`` (a path from the root, '/'-separated) is left out, or None to keep it."""
+        path = f"{rel}/" if is_dir else rel
+        if self._exclude is not None and self._exclude.match_file(path):
+            return "excluded"
+        for base, spec in reversed(self._stack):
+            verdict = spec.check_file(path[len(base) :]).include
+            if verdict is not None:
+                return "gitignored" if verdict else None
+        if self._defaults and (_DEFAULT_DIR_RE if is_dir else _DEFAULT_FILE_RE).match(rel.rsplit("/", 1)[-1]):
+            return "default_ignored"
+        return None
