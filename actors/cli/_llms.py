@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import JsonValue
 
 from .._system import RunSystem
 from ._live import exit_code, follow
@@ -43,7 +44,7 @@ def llms_txt(
     from ..llms_txt import LlmsTxtError, llms_txt_pipeline, options_from_inputs
     from ..llms_txt.fetch import is_git_url
 
-    inputs = {
+    inputs: dict[str, JsonValue] = {
         "source": source,
         "out": str(out),
         "base_url": base_url,
