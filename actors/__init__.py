@@ -17,6 +17,7 @@ from ._errors import (
     RunFinishedError,
     RunTimeoutError,
     RunwireError,
+    SubscriberTooSlowError,
     SystemClosedError,
     UnknownRunError,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "RunSystem",
     "RunTimeoutError",
     "RunwireError",
+    "SubscriberTooSlowError",
     "SystemClosedError",
     "UnknownRunError",
 ]

@@ -16,7 +16,7 @@ from typing import Any
 
 import pykka
 
-from runwire.protocol import RunEvent, RunFailed
+from runwire.protocol import RunEvent, RunFailed, StreamGap, utc_now
 
 from ._errors import UnknownRunError
 from ._messages import (
@@ -28,14 +28,17 @@ from ._messages import (
     Pause,
     Publish,
     PublishTerminal,
+    Resume,
     Signal,
     Subscribe,
     Unsubscribe,
 )
 from ._record import RunRecord
-from ._subscription import Sink
+from ._subscription import DEAD, FULL, OK, Sink
 
-__all__ = ["BusActor", "BusRunInfo"]
+__all__ = ["GAP_REASON_RETENTION", "BusActor", "BusRunInfo"]
+
+GAP_REASON_RETENTION = "older events are no longer retained in memory"
 
 _log = logging.getLogger("runwire.bus")
 
@@ -43,16 +46,30 @@ _log = logging.getLogger("runwire.bus")
 @dataclass(slots=True)
 class _Log:
     record: RunRecord
-    events: list[RunEvent] = field(default_factory=list)
+    events: list[RunEvent] = field(default_factory=list)  # retained: seq base+1 .. base+len
+    base: int = 0  # seq of the last event trimmed away (0: nothing trimmed)
+    size: int = 0  # estimated bytes of the retained events
     started: bool = False
     terminal: RunEvent | None = None
     sinks: list[Sink] = field(default_factory=list)
     ahead: dict[Sink, int] = field(default_factory=dict)  # sinks whose cursor is past the log's end
+    held: set[Sink] = field(default_factory=set)  # full `block` subscribers: the outbox waits for them
+
+    @property
+    def last_seq(self) -> int:
+        return self.base + len(self.events)
+
+
+def _estimate_size(event: RunEvent) -> int:
+    """Cheap size estimate (no serialization): a fixed envelope plus the event's main text."""
+    text = getattr(event, "text", None) or getattr(event, "content", None) or getattr(event, "message", None)
+    return 200 + (len(text) if isinstance(text, str) else 0)
 
 
 @dataclass(frozen=True, slots=True)
 class BusRunInfo:
     last_seq: int
+    retained_from: int
     subscribers: int
     late_events_dropped: int
     closed: bool
@@ -61,9 +78,11 @@ class BusRunInfo:
 class BusActor(pykka.ThreadingActor):
     use_daemon_thread = True
 
-    def __init__(self, shard: int) -> None:
+    def __init__(self, shard: int, retain_events: int = 50_000, retain_bytes: int = 32 * 2**20) -> None:
         super().__init__()
         self.shard = shard
+        self.retain_events = retain_events
+        self.retain_bytes = retain_bytes
         self.completion: pykka.ActorRef[Any] | None = None  # set by the system before any run
         self._logs: dict[str, _Log] = {}
 
@@ -88,9 +107,13 @@ class BusActor(pykka.ThreadingActor):
                 self._subscribe(run_id, sink, after_seq)
             case Unsubscribe(run_id, sink):
                 log = self._logs.get(run_id)
-                if log is not None and sink in log.sinks:
-                    log.sinks.remove(sink)
-                    log.ahead.pop(sink, None)
+                if log is not None and sink in log.sinks and self._remove(log, sink):
+                    self._drain(log.record)
+            case Resume(run_id, sink):
+                log = self._logs.get(run_id)
+                if log is not None and sink in log.held:
+                    log.held.discard(sink)
+                    self._drain(log.record)
             case Open(record):
                 self._logs[record.run_id] = _Log(record)
             case Close(run_id):
@@ -107,25 +130,60 @@ class BusActor(pykka.ThreadingActor):
 
     # -- the log ------------------------------------------------------------------------------
     def _append(self, log: _Log, events: list[RunEvent]) -> None:
-        seq = len(log.events)
+        seq = log.last_seq
+        size = 0
         for event in events:
             seq += 1
             event.__dict__["seq"] = seq  # built once by the producer; stamped here, never copied
+            size += _estimate_size(event)
         log.events.extend(events)
+        log.size += size
+        if len(log.events) > self.retain_events or log.size > self.retain_bytes:
+            self._trim(log)
         if log.sinks:
-            dead = [sink for sink in log.sinks if not self._push(log, sink, events)]
-            for sink in dead:
-                log.sinks.remove(sink)
-                log.ahead.pop(sink, None)
+            released = False
+            for sink in list(log.sinks):
+                status = self._push(log, sink, events)
+                if status == FULL:
+                    log.held.add(sink)
+                elif status == DEAD:
+                    released |= self._remove(log, sink)
+            if released and not log.held:
+                self._drain(log.record)  # after the loop: every sink has this batch first
+
+    def _trim(self, log: _Log) -> None:
+        """Drop the oldest events down to 90% of the limits (amortised: not once per event)."""
+        keep_events = self.retain_events * 9 // 10
+        keep_bytes = self.retain_bytes * 9 // 10
+        events = log.events
+        cut = max(0, len(events) - keep_events)
+        size = log.size - sum(_estimate_size(e) for e in events[:cut])
+        while cut < len(events) - 1 and size > keep_bytes:
+            size -= _estimate_size(events[cut])
+            cut += 1
+        if cut:
+            del events[:cut]
+            log.base += cut
+            log.size = size
 
     @staticmethod
-    def _push(log: _Log, sink: Sink, events: list[RunEvent]) -> bool:
+    def _remove(log: _Log, sink: Sink) -> bool:
+        """Forget a subscriber; True if it was holding the outbox (the caller drains)."""
+        log.sinks.remove(sink)
+        log.ahead.pop(sink, None)
+        if sink in log.held:
+            log.held.discard(sink)
+            return True
+        return False
+
+    @staticmethod
+    def _push(log: _Log, sink: Sink, events: list[RunEvent]) -> int:
         if log.ahead:
             cursor = log.ahead.get(sink)
             if cursor is not None:
                 events = [e for e in events if e.seq > cursor]
                 if not events:
-                    return True
+                    return OK
                 del log.ahead[sink]
         return sink.push(events)
 
@@ -133,8 +191,8 @@ class BusActor(pykka.ThreadingActor):
         log = self._logs.get(record.run_id)
         if log is None or log.terminal is not None:
             return
-        if not log.started:
-            return  # held in the outbox until run.started is in the log
+        if not log.started or log.held:
+            return  # held in the outbox: until run.started is logged / a block subscriber catches up
         events = record.outbox.take()
         if events:
             self._append(log, events)
@@ -170,14 +228,29 @@ class BusActor(pykka.ThreadingActor):
         if log is None:
             sink.close(UnknownRunError(run_id))
             return
-        backlog = log.events[after_seq:]
-        if backlog and not sink.push(backlog):
+        backlog: list[RunEvent] = []
+        if after_seq < log.base:  # older than what is retained: say so, once, first
+            backlog.append(
+                StreamGap(
+                    run_id=run_id,
+                    seq=log.base,
+                    ts=utc_now(),
+                    from_seq=after_seq + 1,
+                    to_seq=log.base,
+                    reason=GAP_REASON_RETENTION,
+                )
+            )
+        backlog.extend(log.events[max(0, after_seq - log.base) :])
+        status = sink.push(backlog) if backlog else OK
+        if status == DEAD:
             return
         if log.terminal is not None:
             sink.close()
             return
         log.sinks.append(sink)
-        if after_seq > len(log.events):
+        if status == FULL:
+            log.held.add(sink)
+        if after_seq > log.last_seq:
             log.ahead[sink] = after_seq
 
     def _close(self, run_id: str) -> None:
@@ -191,7 +264,8 @@ class BusActor(pykka.ThreadingActor):
         if log is None:
             return None
         return BusRunInfo(
-            last_seq=len(log.events),
+            last_seq=log.last_seq,
+            retained_from=log.base + 1,
             subscribers=len(log.sinks),
             late_events_dropped=log.record.outbox.late_dropped,
             closed=log.terminal is not None,

@@ -8,6 +8,7 @@ __all__ = [
     "RunExpiredError",
     "RunFinishedError",
     "RunTimeoutError",
+    "SubscriberTooSlowError",
     "SystemClosedError",
     "UnknownRunError",
 ]
@@ -45,6 +46,18 @@ class SystemClosedError(RunwireError):
 
 class RunTimeoutError(RunwireError, TimeoutError):
     """Waiting on a run took longer than the caller allowed."""
+
+
+class SubscriberTooSlowError(RunwireError):
+    """A ``disconnect``-policy subscriber fell further behind than its buffer; resume from ``last_seq``."""
+
+    def __init__(self, limit: int, last_seq: int) -> None:
+        super().__init__(
+            f"subscriber fell behind by more than its buffer of {limit} events and was disconnected; "
+            f"resume with events(after_seq={last_seq})"
+        )
+        self.limit = limit
+        self.last_seq = last_seq
 
 
 class Cancelled(RunwireError):

@@ -14,7 +14,7 @@ from runwire.protocol import RunEvent
 from ._errors import RunTimeoutError
 from ._messages import Signal
 from ._record import RunRecord
-from ._subscription import EventStream, loop_waker
+from ._subscription import EventStream, Policy, loop_waker
 
 if TYPE_CHECKING:
     from ._info import RunInfo
@@ -40,12 +40,24 @@ class RunHandle:
     def pipeline(self) -> str:
         return self._record.pipeline_name
 
-    def events(self, after_seq: int = 0, *, timeout: float | None = None) -> EventStream:
+    def events(
+        self,
+        after_seq: int = 0,
+        *,
+        timeout: float | None = None,
+        buffer: int | None = 10_000,
+        policy: Policy = "coalesce",
+    ) -> EventStream:
         """The run's events with ``seq > after_seq``: replay, then the live tail, to the terminal.
 
         Iterate with ``for`` or ``async for``. ``timeout`` bounds the wait for each next event.
+        ``buffer`` bounds what waits for this subscriber (None: unbounded); past it ``policy``
+        applies: ``"coalesce"`` (merge text deltas, then drop the oldest ones behind one
+        ``stream.gap``), ``"block"`` (lossless: the producer waits), or ``"disconnect"``
+        (:class:`SubscriberTooSlowError`). Lifecycle, milestone, artifact and step events are
+        never dropped or merged.
         """
-        return EventStream(self._system, self.run_id, after_seq, timeout)
+        return EventStream(self._system, self.run_id, after_seq, timeout, buffer, policy)
 
     def cancel(self, reason: str = "cancelled", *, timeout: float | None = 10.0) -> RunEvent:
         """Cancel the run; returns its terminal event, which is in the log when this returns.

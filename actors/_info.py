@@ -20,6 +20,8 @@ class RunInfo:
     step: int | None
     terminal: RunEvent | None
     last_seq: int
+    retained_from: int
+    """The oldest seq still in memory (older ones: a ``stream.gap``, or the store)."""
     subscribers: int
     late_events_dropped: int
     """Events a worker emitted after the run's terminal: dropped by the fence, never delivered."""

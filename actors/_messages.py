@@ -25,6 +25,7 @@ __all__ = [
     "Pause",
     "Publish",
     "PublishTerminal",
+    "Resume",
     "RunEnded",
     "Settle",
     "Signal",
@@ -81,6 +82,14 @@ class Subscribe:
 
 @dataclass(frozen=True, slots=True)
 class Unsubscribe:
+    run_id: str
+    sink: Sink
+
+
+@dataclass(frozen=True, slots=True)
+class Resume:
+    """A ``block`` subscriber caught up: the bus may drain the run's outbox again."""
+
     run_id: str
     sink: Sink
 

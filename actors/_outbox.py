@@ -23,7 +23,18 @@ __all__ = ["Outbox"]
 class Outbox:
     """Events emitted by one run's worker, waiting for the bus."""
 
-    __slots__ = ("_cond", "_items", "_lock", "_notify", "_scheduled", "_sealed", "_waiters", "late_dropped", "window")
+    __slots__ = (
+        "_cond",
+        "_items",
+        "_lock",
+        "_notify",
+        "_scheduled",
+        "_sealed",
+        "_waiters",
+        "late_dropped",
+        "on_wait",
+        "window",
+    )
 
     def __init__(self, window: int, notify: Callable[[], None]) -> None:
         self.window = window
@@ -35,6 +46,7 @@ class Outbox:
         self._scheduled = False
         self._sealed = False
         self.late_dropped = 0
+        self.on_wait: Callable[[], None] | None = None  # observability hook: a worker starts waiting
 
     def put(self, event: RunEvent, cancelled: threading.Event, block: bool) -> None:
         """Queue one event; wait while the window is full if ``block`` (sync workers only)."""
@@ -47,6 +59,8 @@ class Outbox:
                 if cancelled.is_set():
                     raise Cancelled
                 self._waiters += 1
+                if self.on_wait is not None:
+                    self.on_wait()
                 try:
                     self._cond.wait()
                 finally:
@@ -80,6 +94,11 @@ class Outbox:
             self._sealed = True
             self._cond.notify_all()
             return items
+
+    @property
+    def producer_waiting(self) -> bool:
+        """True while a worker waits for the bus to drain (backpressure)."""
+        return self._waiters > 0
 
     def wake(self) -> None:
         """Wake a worker waiting on a full window (it re-checks cancellation)."""

@@ -11,19 +11,20 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 import anyio.lowlevel
 
 from runwire.protocol import RunEvent
 
-from ._errors import RunTimeoutError
+from ._coalesce import coalesce
+from ._errors import RunTimeoutError, SubscriberTooSlowError
 
 if TYPE_CHECKING:
     from ._system import RunSystem
 
-__all__ = ["AsyncSink", "EventStream", "Sink", "SyncSink", "loop_waker"]
+__all__ = ["DEAD", "FULL", "OK", "POLICIES", "AsyncSink", "EventStream", "Policy", "Sink", "SyncSink", "loop_waker"]
 
 
 def loop_waker() -> Callable[[Callable[[], object]], object]:
@@ -34,19 +35,69 @@ def loop_waker() -> Callable[[Callable[[], object]], object]:
     return native.run_sync_soon  # type: ignore[no-any-return]  # trio token
 
 
+Policy = Literal["block", "coalesce", "disconnect"]
+POLICIES: tuple[str, ...] = ("block", "coalesce", "disconnect")
+
+# What ``Sink.push`` tells the bus.
+OK, FULL, DEAD = 0, 1, 2
+
+
 class Sink:
-    """What the bus holds for one subscription. ``push``/``close`` are called on the bus thread."""
+    """What the bus holds for one subscription. ``push``/``close`` are called on the bus thread.
 
-    __slots__ = ("_closed", "_error", "_items", "_lock")
+    ``limit`` bounds the buffer; past it the ``policy`` applies: ``block`` asks the bus to stop
+    draining the run's outbox until the consumer catches up (the producer's worker then waits on
+    its window, lossless), ``coalesce`` merges/drops text deltas (declared by ``stream.gap``),
+    ``disconnect`` closes this subscription with :class:`SubscriberTooSlowError`.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("_closed", "_error", "_held", "_items", "_last_seq", "_lock", "limit", "on_space", "policy")
+
+    def __init__(self, limit: int | None = None, policy: Policy = "coalesce") -> None:
+        if policy not in POLICIES:
+            raise ValueError(f"policy must be one of {', '.join(POLICIES)}, got {policy!r}")
+        if limit is not None and limit < 1:
+            raise ValueError(f"buffer must be >= 1 event, got {limit}")
         self._lock = threading.Lock()
         self._items: deque[RunEvent] = deque()
         self._closed = False
         self._error: BaseException | None = None
+        self._held = False
+        self._last_seq = 0
+        self.limit = limit
+        self.policy = policy
+        self.on_space: Callable[[], None] | None = None  # set by the system: tells the bus to resume
 
-    def push(self, events: list[RunEvent]) -> bool:
-        """Hand over events; False tells the bus to drop this subscriber (its consumer is gone)."""
+    def _admit(self, events: list[RunEvent]) -> int:
+        """Under the lock: buffer ``events`` and apply the policy if the buffer is over its limit."""
+        items = self._items
+        items.extend(events)
+        limit = self.limit
+        if limit is None or len(items) <= limit:
+            return OK
+        if self.policy == "block":
+            self._held = True
+            return FULL
+        if self.policy == "coalesce":
+            self._items = deque(coalesce(items, limit))
+            return OK
+        self._closed = True
+        self._error = SubscriberTooSlowError(limit, self._last_seq)
+        items.clear()
+        return DEAD
+
+    def _taken(self, items: list[RunEvent]) -> bool:
+        """Under the lock: the consumer took ``items``; True if the bus must be told to resume."""
+        self._last_seq = items[-1].seq
+        held, self._held = self._held, False
+        return held
+
+    def _resume(self, resume: bool) -> None:
+        if resume and self.on_space is not None:
+            self.on_space()
+
+    def push(self, events: list[RunEvent]) -> int:
+        """Hand over events; returns OK, FULL (block policy: hold the producer) or DEAD (drop me)."""
         raise NotImplementedError
 
     def close(self, error: BaseException | None = None) -> None:
@@ -57,22 +108,22 @@ class Sink:
 class SyncSink(Sink):
     __slots__ = ("_cond", "_waiting")
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, limit: int | None = None, policy: Policy = "coalesce") -> None:
+        super().__init__(limit, policy)
         self._cond = threading.Condition(self._lock)
         self._waiting = False
 
-    def push(self, events: list[RunEvent]) -> bool:
+    def push(self, events: list[RunEvent]) -> int:
         with self._lock:
-            self._items.extend(events)
+            status = self._admit(events)
             if self._waiting:
                 self._cond.notify()
-        return True
+        return status
 
     def close(self, error: BaseException | None = None) -> None:
         with self._lock:
             self._closed = True
-            self._error = error
+            self._error = self._error or error
             self._cond.notify()
 
     def take(self, timeout: float | None) -> list[RunEvent] | None:
@@ -91,20 +142,24 @@ class SyncSink(Sink):
                     self._waiting = False
             items = list(self._items)
             self._items.clear()
-            return items
+            resume = self._taken(items)
+        self._resume(resume)
+        return items
 
 
 class AsyncSink(Sink):
     __slots__ = ("_event", "_wake")
 
-    def __init__(self, wake: Callable[[Callable[[], object]], object]) -> None:
-        super().__init__()
+    def __init__(
+        self, wake: Callable[[Callable[[], object]], object], limit: int | None = None, policy: Policy = "coalesce"
+    ) -> None:
+        super().__init__(limit, policy)
         self._wake = wake  # non-blocking "run this soon on the consumer's loop"
         self._event: anyio.Event | None = None
 
     @classmethod
-    def for_current_loop(cls) -> AsyncSink:
-        return cls(loop_waker())
+    def for_current_loop(cls, limit: int | None = None, policy: Policy = "coalesce") -> AsyncSink:
+        return cls(loop_waker(), limit, policy)
 
     def _wake_consumer(self) -> bool:
         event, self._event = self._event, None
@@ -116,15 +171,17 @@ class AsyncSink(Sink):
             return False
         return True
 
-    def push(self, events: list[RunEvent]) -> bool:
+    def push(self, events: list[RunEvent]) -> int:
         with self._lock:
-            self._items.extend(events)
-            return self._wake_consumer()
+            status = self._admit(events)
+            if not self._wake_consumer():
+                return DEAD
+        return status
 
     def close(self, error: BaseException | None = None) -> None:
         with self._lock:
             self._closed = True
-            self._error = error
+            self._error = self._error or error
             self._wake_consumer()
 
     async def take(self) -> list[RunEvent] | None:
@@ -133,13 +190,16 @@ class AsyncSink(Sink):
                 if self._items:
                     items = list(self._items)
                     self._items.clear()
-                    return items
+                    resume = self._taken(items)
+                    break
                 if self._closed:
                     if self._error is not None:
                         raise self._error
                     return None
                 event = self._event = anyio.Event()
             await event.wait()
+        self._resume(resume)
+        return items
 
 
 class EventStream:
@@ -148,16 +208,27 @@ class EventStream:
     Each iteration is its own subscription; leaving the loop early unsubscribes.
     """
 
-    def __init__(self, system: RunSystem, run_id: str, after_seq: int, timeout: float | None) -> None:
+    def __init__(
+        self,
+        system: RunSystem,
+        run_id: str,
+        after_seq: int,
+        timeout: float | None,
+        buffer: int | None = 10_000,
+        policy: Policy = "coalesce",
+    ) -> None:
         if after_seq < 0:
             raise ValueError(f"after_seq must be >= 0, got {after_seq}")
+        Sink(buffer, policy)  # validates both, with a clear message, before anything subscribes
+        self._buffer = buffer
+        self._policy: Policy = policy
         self._system = system
         self._run_id = run_id
         self._after_seq = after_seq
         self._timeout = timeout
 
     def __iter__(self) -> Iterator[RunEvent]:
-        sink = SyncSink()
+        sink = SyncSink(self._buffer, self._policy)
         self._system._subscribe(self._run_id, sink, self._after_seq)
         try:
             while (batch := sink.take(self._timeout)) is not None:
@@ -169,7 +240,7 @@ class EventStream:
         return self._aiter()
 
     async def _aiter(self) -> AsyncIterator[RunEvent]:
-        sink = AsyncSink.for_current_loop()
+        sink = AsyncSink.for_current_loop(self._buffer, self._policy)
         self._system._subscribe(self._run_id, sink, self._after_seq)
         try:
             while True:

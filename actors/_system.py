@@ -23,10 +23,10 @@ from ._completion import CompletionActor, CompletionRunInfo
 from ._errors import RunExpiredError, RunTimeoutError, RunwireError, SystemClosedError, UnknownRunError
 from ._handle import RunHandle
 from ._info import RunInfo
-from ._messages import Admit, Close, Drain, InfoRequest, Open, Start, Subscribe, Unsubscribe
+from ._messages import Admit, Close, Drain, InfoRequest, Open, Resume, Start, Subscribe, Unsubscribe
 from ._outbox import Outbox
 from ._record import RunRecord
-from ._run import RunActor, RunnerRunInfo
+from ._run import RunActor, RunnerRunInfo, _tell_quietly
 from ._subscription import Sink
 from ._timer import Timer
 from ._workers import AsyncLoop, WorkerPool
@@ -61,6 +61,8 @@ class RunSystem:
         retention: seconds a finished run stays queryable before its state is freed.
         include_traceback: put a short traceback summary on ``run.failed`` events.
         ask_timeout: bound on every synchronous question to an actor (``get``, ``runs``).
+        retain_events, retain_bytes: per-run bound on the in-memory log kept for replay; a
+            subscriber whose cursor is older gets one ``stream.gap`` first (bytes are estimated).
     """
 
     def __init__(
@@ -73,11 +75,15 @@ class RunSystem:
         retention: float = 300.0,
         include_traceback: bool = False,
         ask_timeout: float = 5.0,
+        retain_events: int = 50_000,
+        retain_bytes: int = 32 * 2**20,
     ) -> None:
         if shards < 1 or workers < 1 or outbox_window < 1:
             raise ValueError("shards, workers and outbox_window must be >= 1")
         if retention < 0 or cancel_deadline < 0:
             raise ValueError("retention and cancel_deadline must be >= 0")
+        if retain_events < 1 or retain_bytes < 1:
+            raise ValueError("retain_events and retain_bytes must be >= 1")
         self._window = outbox_window
         self._cancel_deadline = cancel_deadline
         self._retention = retention
@@ -91,7 +97,7 @@ class RunSystem:
         self._loop = AsyncLoop()
         self._shards: list[_Shard] = []
         for i in range(shards):
-            bus = BusActor.start(i)
+            bus = BusActor.start(i, retain_events, retain_bytes)
             completion = CompletionActor.start(i, bus)
             runner = RunActor.start(
                 i, completion, self._pool, self._loop, self._timer, cancel_deadline, include_traceback
@@ -211,7 +217,9 @@ class RunSystem:
 
     def _subscribe(self, run_id: str, sink: Sink, after_seq: int) -> None:
         record = self._record(run_id)
-        self._shards[record.shard].bus.tell(Subscribe(run_id, sink, after_seq))
+        bus = self._shards[record.shard].bus
+        sink.on_space = lambda: _tell_quietly(bus, Resume(run_id, sink))
+        bus.tell(Subscribe(run_id, sink, after_seq))
 
     def _unsubscribe(self, run_id: str, sink: Sink) -> None:
         record = self._records.get(run_id)
@@ -241,6 +249,7 @@ class RunSystem:
             step=record.step,
             terminal=comp.terminal,
             last_seq=bus.last_seq,
+            retained_from=bus.retained_from,
             subscribers=bus.subscribers,
             late_events_dropped=bus.late_events_dropped,
             discarded_signals=comp.discarded_signals,
