@@ -1,0 +1,292 @@
+"""``SqliteRunStore``: the embedded RunStore (one SQLite file in WAL mode, one writer thread)."""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from runwire.protocol import RunEvent, parse_event
+
+from ._api import RUN_STATES, CommitListener, Durability, RawEvent, RunRecord, RunState, WriteErrorListener
+from ._batch import Append, CreateRun, SetState, WriteOp
+from ._connect import configure_writer, connect_writer, wrap_error
+from ._errors import StoreClosedError, StoreError
+from ._maintenance import GcJob, RecoverJob, cutoff_from
+from ._owner import OwnerLock, opening_lock, owners_dir
+from ._paths import resolve_db_path
+from ._reads import Readers
+from ._schema import MAX_SEQ, prepare_schema
+from ._writer import STOP, Barrier, Job, Writer
+
+__all__ = ["SqliteRunStore"]
+
+
+def _unix(at: datetime | None) -> float:
+    if at is None:
+        return time.time()
+    if at.tzinfo is None:
+        raise ValueError("naive datetime: pass a timezone-aware datetime (UTC)")
+    return at.timestamp()
+
+
+class SqliteRunStore:
+    """The RunStore on one SQLite file.
+
+    Opening checks the file (a foreign or corrupt file raises ``StoreError`` naming it), brings
+    the schema up to date and starts the writer thread. Call ``recover()`` once after opening
+    to close runs a dead process left in flight. All methods are thread-safe.
+
+    ``durability``: "normal" (default; WAL + synchronous=NORMAL: a commit survives the process
+    dying, the last commits may roll back on power loss), "full" (fsync per commit: survives
+    power loss), "off" (no fsync at all; survives the process dying, not the OS).
+    ``max_db_bytes`` caps the file; a write past it fails like a full disk.
+    ``read_only`` opens the file read-only: reads work, writes fail through the listeners.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        data_dir: str | os.PathLike[str] | None = None,
+        durability: Durability = "normal",
+        busy_timeout: float = 5.0,
+        read_only: bool = False,
+        max_db_bytes: int | None = None,
+        on_commit: CommitListener | None = None,
+        on_write_error: WriteErrorListener | None = None,
+    ) -> None:
+        self._path = resolve_db_path(path, data_dir).absolute()
+        self._lock = threading.Lock()
+        self._closed = False
+        self._owner: OwnerLock | None = None
+        conn = self._open(durability, busy_timeout, read_only, max_db_bytes)
+        self._writer = Writer(conn, self._path, self._owner.token if self._owner else "")
+        if on_commit is not None:
+            self.add_commit_listener(on_commit)
+        if on_write_error is not None:
+            self.add_write_error_listener(on_write_error)
+        self._readers = Readers(self._path, busy_timeout=busy_timeout, read_only=read_only)
+        self._writer.start()
+        atexit.register(self.close)
+
+    def _open(
+        self, durability: Durability, busy_timeout: float, read_only: bool, max_db_bytes: int | None
+    ) -> sqlite3.Connection:
+        path = self._path
+        if path.is_dir():
+            raise StoreError("the store path is a directory, not a database file", path)
+        try:
+            if not read_only:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            conn = connect_writer(
+                path, durability=durability, busy_timeout=busy_timeout, read_only=read_only, max_db_bytes=max_db_bytes
+            )
+        except (sqlite3.Error, OSError) as exc:
+            raise wrap_error(exc, path, "opening the run store") from exc
+        try:
+            if read_only:
+                prepare_schema(conn, path, read_only=True)
+            else:
+                with opening_lock(owners_dir(path)):
+                    configure_writer(conn, path, durability)
+                    prepare_schema(conn, path)
+                self._owner = OwnerLock.acquire(owners_dir(path))
+        except BaseException as exc:
+            conn.close()
+            if isinstance(exc, sqlite3.Error | OSError):
+                raise wrap_error(exc, path, "opening the run store") from exc
+            raise
+        return conn
+
+    # -- writes: enqueue only --------------------------------------------------------------
+
+    def _put(self, item: WriteOp | Barrier | Job) -> None:
+        with self._lock:
+            if self._closed:
+                raise StoreClosedError("the store was closed", self._path)
+            self._writer.put(item)
+
+    @property
+    def path(self) -> Path:
+        """The database file."""
+        return self._path
+
+    def create_run(
+        self,
+        run_id: str,
+        pipeline: str,
+        inputs: Mapping[str, Any] | None = None,
+        parent_run_id: str | None = None,
+        created_at: datetime | None = None,
+    ) -> None:
+        """Enqueue a new run in state ``pending``. Raises TypeError at once if inputs are not JSON."""
+        if not run_id:
+            raise ValueError("run_id must be a non-empty string")
+        try:
+            inputs_json = json.dumps(dict(inputs or {}), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"run {run_id}: inputs are not JSON-serializable: {exc}") from exc
+        self._put(CreateRun(run_id, pipeline, inputs_json, parent_run_id, _unix(created_at)))
+
+    def append(self, events: Sequence[RunEvent], encoded: Sequence[bytes] | None = None) -> None:
+        """Enqueue sequenced events (seq >= 1, in seq order per run; several runs may mix).
+
+        ``encoded`` optionally gives each event's ``dump_event`` bytes when the caller already has
+        them; otherwise the writer thread dumps them. Events must not be mutated afterwards.
+        """
+        if encoded is not None and len(encoded) != len(events):
+            raise ValueError(f"append: {len(events)} events but {len(encoded)} encoded payloads")
+        for ev in events:
+            if not 0 < ev.seq <= MAX_SEQ:
+                raise ValueError(f"append: event {ev.type} of run {ev.run_id} has seq {ev.seq}; sequence it first")
+        if events:
+            self._put(Append(list(events), None if encoded is None else list(encoded)))
+
+    def set_state(self, run_id: str, state: RunState, at: datetime | None = None) -> None:
+        """Enqueue a state change. Ignored once the run has ended (its terminal state is final)."""
+        if state not in RUN_STATES:
+            raise ValueError(f"unknown run state {state!r}; expected one of {sorted(RUN_STATES)}")
+        self._put(SetState(run_id, state, _unix(at)))
+
+    def flush(self, timeout: float | None = None) -> None:
+        """Wait until everything enqueued before this call is committed.
+
+        Raises ``TimeoutError`` if that takes longer than ``timeout`` seconds, and
+        ``StoreWriteError`` (naming the runs) if writes failed since the previous flush.
+        Must not be called from a listener (it runs on the writer thread).
+        """
+        if threading.current_thread() is self._writer:
+            raise RuntimeError("flush() called from a store listener: it would wait for itself")
+        self._check_writer()
+        barrier = Barrier()
+        self._put(barrier)
+        if not barrier.done.wait(timeout):
+            raise TimeoutError(f"run store flush did not complete within {timeout} s [{self._path}]")
+        if barrier.error is not None:
+            raise barrier.error
+
+    def add_commit_listener(self, listener: CommitListener) -> Callable[[], None]:
+        """Call ``listener({run_id: highest committed seq})`` on the writer thread after each commit."""
+        with self._lock:
+            self._writer.commit_listeners = (*self._writer.commit_listeners, listener)
+
+        def remove() -> None:
+            with self._lock:
+                self._writer.commit_listeners = tuple(x for x in self._writer.commit_listeners if x is not listener)
+
+        return remove
+
+    def add_write_error_listener(self, listener: WriteErrorListener) -> Callable[[], None]:
+        """Call ``listener(run_ids, error)`` on the writer thread when writes are not committed."""
+        with self._lock:
+            self._writer.error_listeners = (*self._writer.error_listeners, listener)
+
+        def remove() -> None:
+            with self._lock:
+                self._writer.error_listeners = tuple(x for x in self._writer.error_listeners if x is not listener)
+
+        return remove
+
+    # -- maintenance: run on the writer thread, the caller waits ---------------------------
+
+    def _check_writer(self) -> None:
+        if not self._closed and not self._writer.is_alive():  # pragma: no cover - only after a writer bug
+            raise StoreError("the store's writer thread stopped; reopen the store", self._path)
+
+    def _run(self, job: Job, action: str, timeout: float | None) -> None:
+        self._check_writer()
+        self._put(job)
+        try:
+            job.future.result(timeout)
+        except sqlite3.Error as exc:
+            raise wrap_error(exc, self._path, action) from exc
+
+    def recover(self, timeout: float | None = None) -> list[str]:
+        """Close runs left pending/running by a process that is gone; return their run_ids.
+
+        Each gets one ``run.failed`` (error_type ``ProcessExited``) with the next seq after its
+        last stored event. Runs of live processes sharing the file are left alone.
+        """
+        if self._owner is None:
+            raise StoreError("recover() needs a writable store (opened read_only)", self._path)
+        job = RecoverJob(owners_dir(self._path), self._owner.token)
+        self._run(Job(job.step), "recovering runs", timeout)
+        return list(job.recovered)
+
+    def gc(
+        self, older_than: timedelta | None = None, keep_last: int | None = None, timeout: float | None = None
+    ) -> int:
+        """Delete finished runs ended more than ``older_than`` ago and/or beyond the ``keep_last`` newest.
+
+        Both limits apply when both are given. Deletes in transactions of 500 runs, letting
+        queued writes commit between them; returns the number of runs deleted.
+        """
+        if older_than is None and keep_last is None:
+            raise ValueError("gc() needs older_than and/or keep_last")
+        if keep_last is not None and keep_last < 0:
+            raise ValueError("keep_last must be >= 0")
+        job = GcJob(cutoff_from(None if older_than is None else older_than.total_seconds()), keep_last or 0)
+        self._run(Job(job.step), "deleting old runs", timeout)
+        return job.deleted
+
+    # -- reads: pooled connections, committed data -------------------------------------
+
+    def get_run(self, run_id: str) -> RunRecord | None:
+        """The run as committed, or None."""
+        return self._readers.get_run(run_id)
+
+    def list_runs(
+        self, state: RunState | None = None, parent_run_id: str | None = None, limit: int = 100
+    ) -> list[RunRecord]:
+        """Committed runs, newest first, filtered by state and/or parent run."""
+        return self._readers.list_runs(state, parent_run_id, limit)
+
+    def read_events_raw(self, run_id: str, after_seq: int = 0, limit: int | None = None) -> list[RawEvent]:
+        """Committed events with ``seq > after_seq`` in seq order, as the exact bytes appended."""
+        return self._readers.events(run_id, after_seq, limit)
+
+    def read_events(self, run_id: str, after_seq: int = 0, limit: int | None = None) -> list[RunEvent]:
+        """Committed events with ``seq > after_seq`` in seq order, parsed into protocol models."""
+        return [parse_event(raw.data) for raw in self._readers.events(run_id, after_seq, limit)]
+
+    def page_stats(self) -> tuple[int, int]:
+        """(page_count, freelist_count) of the file: how big it is and how much of it is free."""
+        return self._readers.scalar("PRAGMA page_count"), self._readers.scalar("PRAGMA freelist_count")
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def close(self, timeout: float | None = None) -> None:
+        """Commit what is queued, stop the writer, close connections and release the owner lock.
+
+        Idempotent. Also registered with ``atexit`` so queued writes are committed at exit.
+        Failures of the last writes go to the write-error listeners (no flush follows).
+        """
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._writer.put(STOP)
+        atexit.unregister(self.close)
+        self._writer.join(timeout)
+        if self._writer.is_alive():  # still writing: keep the owner lock, or others would recover our runs
+            raise TimeoutError(f"run store writer did not stop within {timeout} s [{self._path}]")
+        self._readers.close()
+        if self._owner is not None:
+            self._owner.release()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
