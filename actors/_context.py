@@ -32,13 +32,14 @@ class RunContext:
     :class:`Cancelled` there once its run is cancelled.
     """
 
-    __slots__ = ("_block", "_cancel", "_ids", "_outbox", "_record", "inputs", "run_id")
+    __slots__ = ("_block", "_cancel", "_ids", "_outbox", "_record", "_throttle", "inputs", "run_id")
 
     def __init__(self, record: RunRecord, *, blocking: bool) -> None:
         self._record = record
         self._outbox = record.outbox
         self._cancel = record.cancel_requested
         self._block = blocking
+        self._throttle = record.throttle
         self._ids: dict[str, Any] = {"run_id": record.run_id}
         if record.parent_run_id is not None:
             self._ids["parent_run_id"] = record.parent_run_id
@@ -75,7 +76,14 @@ class RunContext:
     def _put(self, event: RunEvent) -> None:
         if self._cancel.is_set():
             raise Cancelled
+        if self._throttle is not None:
+            self._throttle.flush(self._block)  # pending text goes before any other event
         self._outbox.put(event, self._cancel, self._block)
+
+    def flush(self) -> None:
+        """Emit text held by the delta throttle now (the runtime also does it before the terminal)."""
+        if self._throttle is not None and not self._cancel.is_set():
+            self._throttle.flush(self._block)
 
     # -- emit helpers -------------------------------------------------------------------------
     def progress(
@@ -101,7 +109,10 @@ class RunContext:
         if self._cancel.is_set():
             raise Cancelled
         event = TextDelta(field=field, text=text, artifact_id=artifact_id, ts=utc_now(), **self._ids)
-        self._outbox.put(event, self._cancel, self._block)
+        if self._throttle is not None:
+            self._throttle.add(event, self._block)
+        else:
+            self._outbox.put(event, self._cancel, self._block)
 
     def artifact_partial(self, artifact_id: str, text: str) -> None:
         self._put(ArtifactPartial(artifact_id=artifact_id, text=text, ts=utc_now(), **self._ids))

@@ -18,6 +18,7 @@ from pydantic import JsonValue
 from runwire.protocol import RunEvent
 
 from ._outbox import Outbox
+from ._throttle import DeltaThrottle
 
 __all__ = ["RunRecord"]
 
@@ -35,5 +36,6 @@ class RunRecord:
     to_completion: Callable[[Any], None]
     parent_run_id: str | None = None
     step: int | None = None
+    throttle: DeltaThrottle | None = None
     cancel_requested: threading.Event = field(default_factory=threading.Event)
     terminal: Future[RunEvent] = field(default_factory=Future)

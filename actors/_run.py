@@ -143,6 +143,7 @@ class RunActor(pykka.ThreadingActor):
         signal: Signal | None
         try:
             result = record.pipeline(ctx)
+            ctx.flush()  # throttled text reaches the log before the outcome can
         except Cancelled:
             signal = None
         except Exception as exc:
@@ -157,6 +158,7 @@ class RunActor(pykka.ThreadingActor):
         signal: Signal | None = None
         try:
             result = await record.pipeline(ctx)
+            ctx.flush()
         except (Cancelled, asyncio.CancelledError):
             signal = None
         except Exception as exc:

@@ -11,7 +11,7 @@ import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
-from typing import Any
+from typing import Any, Literal
 
 import pykka
 from pydantic import JsonValue, TypeAdapter, ValidationError
@@ -28,6 +28,7 @@ from ._outbox import Outbox
 from ._record import RunRecord
 from ._run import RunActor, RunnerRunInfo, _tell_quietly
 from ._subscription import Sink
+from ._throttle import DeltaThrottle
 from ._timer import Timer
 from ._workers import AsyncLoop, WorkerPool
 
@@ -63,6 +64,9 @@ class RunSystem:
         ask_timeout: bound on every synchronous question to an actor (``get``, ``runs``).
         retain_events, retain_bytes: per-run bound on the in-memory log kept for replay; a
             subscriber whose cursor is older gets one ``stream.gap`` first (bytes are estimated).
+        delta_max_rate, delta_max_delay: throttle text deltas to at most this many events/s per
+            run, holding none longer than ``delta_max_delay`` s (merged, never lost). None: off.
+            Both can be set per run in :meth:`start`.
     """
 
     def __init__(
@@ -77,6 +81,8 @@ class RunSystem:
         ask_timeout: float = 5.0,
         retain_events: int = 50_000,
         retain_bytes: int = 32 * 2**20,
+        delta_max_rate: float | None = None,
+        delta_max_delay: float = 0.05,
     ) -> None:
         if shards < 1 or workers < 1 or outbox_window < 1:
             raise ValueError("shards, workers and outbox_window must be >= 1")
@@ -85,6 +91,8 @@ class RunSystem:
         if retain_events < 1 or retain_bytes < 1:
             raise ValueError("retain_events and retain_bytes must be >= 1")
         self._window = outbox_window
+        self._delta_max_rate = delta_max_rate
+        self._delta_max_delay = delta_max_delay
         self._cancel_deadline = cancel_deadline
         self._retention = retention
         self._ask_timeout = ask_timeout
@@ -127,6 +135,8 @@ class RunSystem:
         name: str | None = None,
         parent_run_id: str | None = None,
         step: int | None = None,
+        delta_max_rate: float | Literal["default"] | None = "default",
+        delta_max_delay: float | None = None,
     ) -> RunHandle:
         """Start ``pipeline(ctx)`` as a new run and return its handle at once.
 
@@ -146,6 +156,13 @@ class RunSystem:
             raise ValueError("run_id must be a non-empty string")
         shard = self._shards[zlib.crc32(rid.encode()) % len(self._shards)]
         record = self._new_record(pipeline, checked, rid, name, parent_run_id, step, shard)
+        rate = self._delta_max_rate if delta_max_rate == "default" else delta_max_rate
+        if rate is not None:
+            delay = self._delta_max_delay if delta_max_delay is None else delta_max_delay
+            outbox = record.outbox
+            record.throttle = DeltaThrottle(
+                rate, delay, self._timer, lambda event, block: outbox.put(event, record.cancel_requested, block)
+            )
         if self._records.setdefault(rid, record) is not record:  # atomic under the GIL
             raise ValueError(f"a run with run_id {rid!r} already exists")
         self._expired.pop(rid, None)
