@@ -16,6 +16,7 @@ from collections.abc import Callable
 from runwire.protocol import RunEvent
 
 from ._errors import Cancelled
+from ._signals import CancelFlag
 
 __all__ = ["Outbox"]
 
@@ -40,7 +41,7 @@ class Outbox:
         self.window = window
         self._notify = notify  # sends one Drain to the bus
         self._lock = threading.Lock()  # plain lock on the hot path; the condition only when full
-        self._cond = threading.Condition(self._lock)
+        self._cond: threading.Condition | None = None  # created when a worker first has to wait
         self._waiters = 0
         self._items: list[RunEvent] = []
         self._scheduled = False
@@ -48,7 +49,7 @@ class Outbox:
         self.late_dropped = 0
         self.on_wait: Callable[[], None] | None = None  # observability hook: a worker starts waiting
 
-    def put(self, event: RunEvent, cancelled: threading.Event, block: bool) -> None:
+    def put(self, event: RunEvent, cancelled: CancelFlag, block: bool) -> None:
         """Queue one event; wait while the window is full if ``block`` (sync workers only)."""
         with self._lock:
             if self._sealed:
@@ -61,6 +62,8 @@ class Outbox:
                 self._waiters += 1
                 if self.on_wait is not None:
                     self.on_wait()
+                if self._cond is None:
+                    self._cond = threading.Condition(self._lock)
                 try:
                     self._cond.wait()
                 finally:
@@ -81,7 +84,7 @@ class Outbox:
             items = self._items
             if items:
                 self._items = []
-                if self._waiters:
+                if self._waiters and self._cond is not None:
                     self._cond.notify_all()
             self._scheduled = False
             return items
@@ -92,7 +95,8 @@ class Outbox:
             items = self._items
             self._items = []
             self._sealed = True
-            self._cond.notify_all()
+            if self._cond is not None:
+                self._cond.notify_all()
             return items
 
     @property
@@ -103,4 +107,5 @@ class Outbox:
     def wake(self) -> None:
         """Wake a worker waiting on a full window (it re-checks cancellation)."""
         with self._lock:
-            self._cond.notify_all()
+            if self._cond is not None:
+                self._cond.notify_all()

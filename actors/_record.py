@@ -6,9 +6,7 @@ the cancel flag and the terminal future). Mutable run *state* lives inside the a
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -18,6 +16,7 @@ from pydantic import JsonValue
 from runwire.protocol import RunEvent
 
 from ._outbox import Outbox
+from ._signals import CancelFlag, TerminalSlot
 from ._throttle import DeltaThrottle
 
 __all__ = ["RunRecord"]
@@ -37,5 +36,5 @@ class RunRecord:
     parent_run_id: str | None = None
     step: int | None = None
     throttle: DeltaThrottle | None = None
-    cancel_requested: threading.Event = field(default_factory=threading.Event)
-    terminal: Future[RunEvent] = field(default_factory=Future)
+    cancel_requested: CancelFlag = field(default_factory=CancelFlag)
+    terminal: TerminalSlot[RunEvent] = field(default_factory=TerminalSlot)

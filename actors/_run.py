@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import traceback as tb
-from concurrent.futures import Future
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -25,7 +24,7 @@ from ._errors import Cancelled
 from ._messages import Close, Deadline, Fault, InfoRequest, Pause, RunEnded, Signal, Start, Started, WorkerDone
 from ._record import RunRecord
 from ._timer import Timer
-from ._workers import AsyncLoop, WorkerPool
+from ._workers import AsyncLoop, TaskRef, WorkerPool
 
 __all__ = ["RunActor", "RunnerRunInfo", "failure_signal"]
 
@@ -42,7 +41,7 @@ class RunnerRunInfo:
 @dataclass(slots=True)
 class _Active:
     record: RunRecord
-    task: Future[None] | None = None  # async pipelines: the event-loop task's future
+    task: TaskRef | None = None  # async pipelines: the event-loop task
 
 
 def failure_signal(run_id: str, exc: BaseException, include_traceback: bool) -> Signal:
@@ -133,7 +132,7 @@ class RunActor(pykka.ThreadingActor):
         self._active[record.run_id] = active
         me = self.actor_ref
         if record.is_async:
-            active.task = self._loop.submit(self._run_async(record, me))
+            active.task = self._loop.spawn(self._run_async(record, me))
         else:
             self._pool.submit(record.run_id, lambda: self._run_sync(record, me))
 

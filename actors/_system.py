@@ -10,7 +10,6 @@ import uuid
 import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future
 from typing import Any, Literal
 
 import pykka
@@ -27,6 +26,7 @@ from ._messages import Admit, Close, Drain, InfoRequest, Open, Resume, Start, Su
 from ._outbox import Outbox
 from ._record import RunRecord
 from ._run import RunActor, RunnerRunInfo, _tell_quietly
+from ._signals import TerminalSlot
 from ._subscription import Sink
 from ._throttle import DeltaThrottle
 from ._timer import Timer
@@ -301,7 +301,7 @@ class RunSystem:
                 return
             self._closed = True
         live = [r for r in list(self._records.values()) if not r.terminal.done()]
-        pending: list[Future[RunEvent]] = []
+        pending: list[TerminalSlot[RunEvent]] = []
         for record in live:
             try:
                 RunHandle(self, record).cancel("system closed", timeout=0)
