@@ -9,21 +9,27 @@ subscriber can replay from the run's log.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any, TypeVar
 
-from runwire.protocol import RunEvent, StreamGap, TextDelta, utc_now
+from runwire.protocol import StreamGap, TextDelta, utc_now
 
-__all__ = ["GAP_REASON_DROPPED", "coalesce"]
+__all__ = ["GAP_REASON_DROPPED", "coalesce", "merge_adjacent"]
+
+T = TypeVar("T")
 
 GAP_REASON_DROPPED = "subscriber buffer full: oldest text deltas dropped; replay this range from the log"
 
 
-def _mergeable(prev: RunEvent, event: TextDelta) -> bool:
+def _mergeable(prev: Any, event: TextDelta) -> bool:
     return isinstance(prev, TextDelta) and prev.field == event.field and prev.artifact_id == event.artifact_id
 
 
-def merge_adjacent(items: Iterable[RunEvent]) -> list[RunEvent]:
-    """Adjacent deltas of the same field become one (new objects: shared events are never mutated)."""
-    merged: list[RunEvent] = []
+def merge_adjacent(items: Iterable[T]) -> list[T]:
+    """Adjacent deltas of the same field become one (new objects: shared events are never mutated).
+
+    Items that are not events (a replay block of the retained log) are kept as they are.
+    """
+    merged: list[Any] = []
     for event in items:
         prev = merged[-1] if merged else None
         if isinstance(event, TextDelta) and prev is not None and _mergeable(prev, event):
@@ -38,20 +44,21 @@ def merge_adjacent(items: Iterable[RunEvent]) -> list[RunEvent]:
     return merged
 
 
-def coalesce(items: Iterable[RunEvent], limit: int) -> list[RunEvent]:
+def coalesce(items: Iterable[T], limit: int) -> list[T]:
     """Shrink a subscriber's buffer toward ``limit`` events without losing anything undeclared."""
     merged = merge_adjacent(items)
     excess = len(merged) - limit
     if excess <= 0:
         return merged
     to_drop = excess + 1  # the gap that replaces them takes one place
-    out: list[RunEvent] = []
+    out: list[Any] = []
     insert_at = -1
     first = last = 0
+    run_id = ""
     for event in merged:
         if to_drop > 0 and isinstance(event, TextDelta):
             if insert_at < 0:
-                first = event.first_seq or event.seq
+                first, run_id = event.first_seq or event.seq, event.run_id
             last = event.seq
             insert_at = len(out)  # where the last dropped delta stood: seq stays increasing
             to_drop -= 1
@@ -60,7 +67,7 @@ def coalesce(items: Iterable[RunEvent], limit: int) -> list[RunEvent]:
     if insert_at < 0:
         return out  # nothing droppable: never drop lifecycle, milestone, artifact... events
     gap = StreamGap(
-        run_id=out[0].run_id if out else merged[0].run_id,
+        run_id=run_id,
         seq=last,
         ts=utc_now(),
         from_seq=first,

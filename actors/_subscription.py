@@ -10,21 +10,34 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 import anyio.lowlevel
 
-from runwire.protocol import RunEvent
+from runwire.protocol import RunEvent, parse_event
 
 from ._coalesce import coalesce
-from ._errors import RunTimeoutError, SubscriberTooSlowError
+from ._errors import RunTimeoutError, SubscriberTooSlowError, UnknownRunError
 
 if TYPE_CHECKING:
     from ._system import RunSystem
 
-__all__ = ["DEAD", "FULL", "OK", "POLICIES", "AsyncSink", "EventStream", "Policy", "Sink", "SyncSink", "loop_waker"]
+__all__ = [
+    "DEAD",
+    "FULL",
+    "OK",
+    "POLICIES",
+    "Item",
+    "Replay",
+    "AsyncSink",
+    "EventStream",
+    "Policy",
+    "Sink",
+    "SyncSink",
+    "loop_waker",
+]
 
 
 def loop_waker() -> Callable[[Callable[[], object]], object]:
@@ -40,6 +53,40 @@ POLICIES: tuple[str, ...] = ("block", "coalesce", "disconnect")
 
 # What ``Sink.push`` tells the bus.
 OK, FULL, DEAD = 0, 1, 2
+
+
+class Replay:
+    """Retained events handed to a new subscriber as the log keeps them (JSON bytes): parsed
+    lazily by the subscriber, on its own thread, so a late subscriber never stalls the bus."""
+
+    __slots__ = ("encoded", "last_seq")
+
+    def __init__(self, encoded: list[bytes], last_seq: int) -> None:
+        self.encoded = encoded
+        self.last_seq = last_seq
+
+    @property
+    def seq(self) -> int:
+        return self.last_seq
+
+    def events(self) -> Iterator[RunEvent]:
+        return map(parse_event, self.encoded)
+
+
+Item = RunEvent | Replay
+
+
+def _expand(items: list[Item]) -> list[RunEvent]:
+    """Parse replay blocks in the consumer's thread (outside every lock)."""
+    if not any(isinstance(item, Replay) for item in items):
+        return items  # type: ignore[return-value]  # the common case: live events only
+    out: list[RunEvent] = []
+    for item in items:
+        if isinstance(item, Replay):
+            out.extend(item.events())
+        else:
+            out.append(item)
+    return out
 
 
 class Sink:
@@ -59,7 +106,7 @@ class Sink:
         if limit is not None and limit < 1:
             raise ValueError(f"buffer must be >= 1 event, got {limit}")
         self._lock = threading.Lock()
-        self._items: deque[RunEvent] = deque()
+        self._items: deque[Item] = deque()
         self._closed = False
         self._error: BaseException | None = None
         self._held = False
@@ -68,7 +115,7 @@ class Sink:
         self.policy = policy
         self.on_space: Callable[[], None] | None = None  # set by the system: tells the bus to resume
 
-    def _admit(self, events: list[RunEvent]) -> int:
+    def _admit(self, events: Sequence[Item]) -> int:
         """Under the lock: buffer ``events`` and apply the policy if the buffer is over its limit."""
         items = self._items
         items.extend(events)
@@ -86,7 +133,7 @@ class Sink:
         items.clear()
         return DEAD
 
-    def _taken(self, items: list[RunEvent]) -> bool:
+    def _taken(self, items: list[Item]) -> bool:
         """Under the lock: the consumer took ``items``; True if the bus must be told to resume."""
         self._last_seq = items[-1].seq
         held, self._held = self._held, False
@@ -96,7 +143,7 @@ class Sink:
         if resume and self.on_space is not None:
             self.on_space()
 
-    def push(self, events: list[RunEvent]) -> int:
+    def push(self, events: Sequence[Item]) -> int:
         """Hand over events; returns OK, FULL (block policy: hold the producer) or DEAD (drop me)."""
         raise NotImplementedError
 
@@ -113,7 +160,7 @@ class SyncSink(Sink):
         self._cond = threading.Condition(self._lock)
         self._waiting = False
 
-    def push(self, events: list[RunEvent]) -> int:
+    def push(self, events: Sequence[Item]) -> int:
         with self._lock:
             status = self._admit(events)
             if self._waiting:
@@ -144,7 +191,7 @@ class SyncSink(Sink):
             self._items.clear()
             resume = self._taken(items)
         self._resume(resume)
-        return items
+        return _expand(items)
 
 
 class AsyncSink(Sink):
@@ -171,7 +218,7 @@ class AsyncSink(Sink):
             return False
         return True
 
-    def push(self, events: list[RunEvent]) -> int:
+    def push(self, events: Sequence[Item]) -> int:
         with self._lock:
             status = self._admit(events)
             if not self._wake_consumer():
@@ -199,13 +246,16 @@ class AsyncSink(Sink):
                 event = self._event = anyio.Event()
             await event.wait()
         self._resume(resume)
-        return items
+        return _expand(items)
 
 
 class EventStream:
     """A run's events from ``after_seq`` on: iterate it with ``for`` or ``async for``.
 
-    Each iteration is its own subscription; leaving the loop early unsubscribes.
+    Each iteration is its own subscription; leaving the loop early unsubscribes. With a run
+    store, a run no longer in memory is replayed from the store, and events older than the
+    bus's retained window come from the store instead of a ``stream.gap`` (read in the
+    consumer's thread, or a worker thread for ``async for``: never on the bus).
     """
 
     def __init__(
@@ -227,10 +277,33 @@ class EventStream:
         self._after_seq = after_seq
         self._timeout = timeout
 
+    def _stored(self, missing: UnknownRunError) -> Iterator[list[RunEvent]]:
+        """The run is not in memory: its stored log in pages (lazily), or ``missing`` re-raised."""
+        binding = self._system._store
+        if binding is None:
+            raise missing
+        return binding.replay(self._run_id, self._after_seq, missing)
+
+    def _first(self, batch: list[RunEvent]) -> Iterator[list[RunEvent]]:
+        """The subscription's first batch, a leading retention gap filled from the store."""
+        binding = self._system._store
+        return iter((batch,)) if binding is None else binding.fill(batch)
+
     def __iter__(self) -> Iterator[RunEvent]:
         sink = SyncSink(self._buffer, self._policy)
-        self._system._subscribe(self._run_id, sink, self._after_seq)
         try:
+            self._system._subscribe(self._run_id, sink, self._after_seq)
+            first = sink.take(self._timeout)  # the bus answers an expired run with UnknownRunError
+        except UnknownRunError as exc:
+            self._system._unsubscribe(self._run_id, sink)
+            for page in self._stored(exc):
+                yield from page
+            return
+        try:
+            if first is None:
+                return
+            for page in self._first(first):
+                yield from page
             while (batch := sink.take(self._timeout)) is not None:
                 yield from batch
         finally:
@@ -241,17 +314,35 @@ class EventStream:
 
     async def _aiter(self) -> AsyncIterator[RunEvent]:
         sink = AsyncSink.for_current_loop(self._buffer, self._policy)
-        self._system._subscribe(self._run_id, sink, self._after_seq)
         try:
-            while True:
-                if self._timeout is None:
-                    batch = await sink.take()
-                else:
-                    with anyio.fail_after(self._timeout):
-                        batch = await sink.take()
-                if batch is None:
-                    return
+            self._system._subscribe(self._run_id, sink, self._after_seq)
+            batch = await self._take(sink)
+        except UnknownRunError as exc:
+            self._system._unsubscribe(self._run_id, sink)
+            async for page in _in_thread(self._stored(exc)):
+                for event in page:
+                    yield event
+            return
+        try:
+            if batch is None:
+                return
+            async for page in _in_thread(self._first(batch)):
+                for event in page:
+                    yield event
+            while (batch := await self._take(sink)) is not None:
                 for event in batch:
                     yield event
         finally:
             self._system._unsubscribe(self._run_id, sink)
+
+    async def _take(self, sink: AsyncSink) -> list[RunEvent] | None:
+        if self._timeout is None:
+            return await sink.take()
+        with anyio.fail_after(self._timeout):
+            return await sink.take()
+
+
+async def _in_thread(pages: Iterator[list[RunEvent]]) -> AsyncIterator[list[RunEvent]]:
+    """Pages whose reading may touch the store's file: each one read on a worker thread."""
+    while (page := await anyio.to_thread.run_sync(next, pages, None)) is not None:
+        yield page

@@ -40,11 +40,12 @@ def _grow(retention: float, runs: int = 200) -> tuple[int, list[str]]:
         handles = [system.start(chatty) for _ in range(runs)]
         for h in handles:
             h.wait(10)
+        ids = [h.run_id for h in handles]
+        del handles, h  # the test's own references would keep each run's record alive
         _settle(system)
         gc.collect()
         grown = tracemalloc.get_traced_memory()[0] - before
         tracemalloc.stop()
-        ids = [h.run_id for h in handles]
         if retention == 0:
             with pytest.raises(RunExpiredError, match="expired"):
                 system.get(ids[0])
@@ -94,7 +95,7 @@ def test_ten_thousand_concurrent_in_flight_runs() -> None:
         threads_before = threading.active_count()
         handles = [system.start(waiter) for _ in range(k)]
         assert all_in.wait(120)  # all 10,000 are in flight at once
-        assert threading.active_count() == threads_before  # no thread per run
+        assert threading.active_count() <= threads_before  # no thread per run (others may end meanwhile)
         system.start(releaser).wait(30)
         terminals = [h.wait(60) for h in handles]
         assert all(t.type == "run.completed" for t in terminals)
