@@ -23,6 +23,7 @@ BENCHMARKS = {
     "scale": "Concurrent in-flight runs: time, memory per run, threads (the figures behind sharding).",
     "latency": "Delivery latency emit -> async subscriber at a paced 10,000 events/s, vs floors.",
     "fanout": "One run, 1-64 subscribers, one deliberately slow under each policy.",
+    "oda_chain": "ODA loop: 1,000 trivial steps, chain gap and steps/s, vs a 10 ms polling chain.",
 }
 
 INTRO = """# Benchmarks

@@ -27,7 +27,15 @@ from .render import Section, build_sections, full_file_header, render_intro, ren
 from .scan import WalkResult, walk_tree
 from .textio import CHARS_PER_TOKEN, SkipFile, estimate_tokens, read_text
 
-__all__ = ["DEFAULT_MAX_FILE_BYTES", "DEFAULT_PARTIAL_LIMIT", "LLMS_FULL_TXT", "LLMS_TXT", "Options", "generate"]
+__all__ = [
+    "DEFAULT_MAX_FILE_BYTES",
+    "DEFAULT_PARTIAL_LIMIT",
+    "FULL_NOTE",
+    "LLMS_FULL_TXT",
+    "LLMS_TXT",
+    "Options",
+    "generate",
+]
 
 LLMS_TXT = "llms.txt"
 LLMS_FULL_TXT = "llms-full.txt"
@@ -37,7 +45,7 @@ INLINE_CONTENT_LIMIT = 64 * 1024
 MEDIA_TYPE = "text/markdown"
 _PARTIAL_CHUNK = 16 * 1024
 _URL_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://\S+$")
-_FULL_NOTE = (
+FULL_NOTE = (
     "This file holds the full text of the files that llms.txt links, section by section in the same order; "
     "each file follows a banner with its path and estimated tokens."
 )
@@ -220,7 +228,7 @@ def _write(
             tokens = sum(info.tokens for info in section.files)
             events.milestone("section_generated", section=section.name, links=len(section.files), tokens=tokens)
         full = _Stream(handles[LLMS_FULL_TXT], events, LLMS_FULL_TXT, options.partial_limit)
-        full.write(render_intro(name, summary, [*notes, _FULL_NOTE]))
+        full.write(render_intro(name, summary, [*notes, FULL_NOTE]))
         total = sum(len(section.files) for section in sections)
         done = 0
         for section in sections:

@@ -1,0 +1,73 @@
+"""``runwire loop llms-txt SOURCE``: keep llms.txt current with an ODA loop, one part per step."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import JsonValue
+
+from ._live import exit_code, follow
+
+__all__ = ["register"]
+
+loop_app = typer.Typer(
+    name="loop",
+    help="Run an Observe-Decide-Act loop: every step is its own run (exit 0 completed, 1 failed, 2 bad input, "
+    "130 cancelled).",
+    no_args_is_help=True,
+)
+
+
+@loop_app.command("llms-txt")
+def llms_txt(
+    source: Annotated[str, typer.Argument(help="A local directory (each observe reads it afresh).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where llms.txt and llms-full.txt live.")] = Path("."),
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="Make links absolute under this URL (default: relative paths).")
+    ] = None,
+    exclude: Annotated[
+        list[str] | None, typer.Option("--exclude", "-x", help="A gitignore-style glob to skip (repeatable).")
+    ] = None,
+    max_file_bytes: Annotated[
+        int, typer.Option("--max-file-bytes", min=1, help="Skip files larger than this (counted as oversized).")
+    ] = 512 * 1024,
+    max_steps: Annotated[int, typer.Option("--max-steps", min=0, help="Budget: steps the loop may start.")] = 64,
+    json_lines: Annotated[
+        bool, typer.Option("--json", help="Print every event of the loop as one JSON line on stdout, and nothing else.")
+    ] = False,
+) -> None:
+    """Write whatever part of llms.txt is missing or stale, one section per step, until nothing is left."""
+    from .._system import RunSystem
+    from ..llms_txt import LlmsTxtError
+    from ..oda import Budget
+    from ..oda.llms_loop import start_llms_txt_loop
+
+    path = Path(source)
+    if not path.is_dir():
+        _fail(f"source is not a directory: {source}" if path.exists() else f"source not found: {source}")
+    inputs: dict[str, JsonValue] = {
+        "source": source,
+        "out": str(out),
+        "base_url": base_url,
+        "exclude": list(exclude or []),
+        "max_file_bytes": max_file_bytes,
+    }
+    with RunSystem() as system:
+        try:
+            handle = start_llms_txt_loop(system, inputs, budget=Budget(max_steps=max_steps))
+        except LlmsTxtError as exc:
+            _fail(str(exc))
+        terminal = follow(handle, as_json=json_lines)
+    raise typer.Exit(exit_code(terminal))
+
+
+def _fail(message: str) -> None:
+    sys.stderr.write(f"runwire: {message}\n")
+    raise typer.Exit(2)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(loop_app)
