@@ -15,11 +15,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 import anyio.lowlevel
-
 from runwire.protocol import RunEvent, parse_event
 
 from ._coalesce import coalesce
-from ._errors import RunTimeoutError, SubscriberTooSlowError, UnknownRunError
+from ._errors import RunTimeoutError, SubscriberTooSlowError
 
 if TYPE_CHECKING:
     from ._system import RunSystem
@@ -252,10 +251,7 @@ class AsyncSink(Sink):
 class EventStream:
     """A run's events from ``after_seq`` on: iterate it with ``for`` or ``async for``.
 
-    Each iteration is its own subscription; leaving the loop early unsubscribes. With a run
-    store, a run no longer in memory is replayed from the store, and events older than the
-    bus's retained window come from the store instead of a ``stream.gap`` (read in the
-    consumer's thread, or a worker thread for ``async for``: never on the bus).
+    Each iteration is its own subscription; leaving the loop early unsubscribes.
     """
 
     def __init__(
@@ -277,33 +273,10 @@ class EventStream:
         self._after_seq = after_seq
         self._timeout = timeout
 
-    def _stored(self, missing: UnknownRunError) -> Iterator[list[RunEvent]]:
-        """The run is not in memory: its stored log in pages (lazily), or ``missing`` re-raised."""
-        binding = self._system._store
-        if binding is None:
-            raise missing
-        return binding.replay(self._run_id, self._after_seq, missing)
-
-    def _first(self, batch: list[RunEvent]) -> Iterator[list[RunEvent]]:
-        """The subscription's first batch, a leading retention gap filled from the store."""
-        binding = self._system._store
-        return iter((batch,)) if binding is None else binding.fill(batch)
-
     def __iter__(self) -> Iterator[RunEvent]:
         sink = SyncSink(self._buffer, self._policy)
+        self._system._subscribe(self._run_id, sink, self._after_seq)
         try:
-            self._system._subscribe(self._run_id, sink, self._after_seq)
-            first = sink.take(self._timeout)  # the bus answers an expired run with UnknownRunError
-        except UnknownRunError as exc:
-            self._system._unsubscribe(self._run_id, sink)
-            for page in self._stored(exc):
-                yield from page
-            return
-        try:
-            if first is None:
-                return
-            for page in self._first(first):
-                yield from page
             while (batch := sink.take(self._timeout)) is not None:
                 yield from batch
         finally:
@@ -314,35 +287,17 @@ class EventStream:
 
     async def _aiter(self) -> AsyncIterator[RunEvent]:
         sink = AsyncSink.for_current_loop(self._buffer, self._policy)
+        self._system._subscribe(self._run_id, sink, self._after_seq)
         try:
-            self._system._subscribe(self._run_id, sink, self._after_seq)
-            batch = await self._take(sink)
-        except UnknownRunError as exc:
-            self._system._unsubscribe(self._run_id, sink)
-            async for page in _in_thread(self._stored(exc)):
-                for event in page:
-                    yield event
-            return
-        try:
-            if batch is None:
-                return
-            async for page in _in_thread(self._first(batch)):
-                for event in page:
-                    yield event
-            while (batch := await self._take(sink)) is not None:
+            while True:
+                if self._timeout is None:
+                    batch = await sink.take()
+                else:
+                    with anyio.fail_after(self._timeout):
+                        batch = await sink.take()
+                if batch is None:
+                    return
                 for event in batch:
                     yield event
         finally:
             self._system._unsubscribe(self._run_id, sink)
-
-    async def _take(self, sink: AsyncSink) -> list[RunEvent] | None:
-        if self._timeout is None:
-            return await sink.take()
-        with anyio.fail_after(self._timeout):
-            return await sink.take()
-
-
-async def _in_thread(pages: Iterator[list[RunEvent]]) -> AsyncIterator[list[RunEvent]]:
-    """Pages whose reading may touch the store's file: each one read on a worker thread."""
-    while (page := await anyio.to_thread.run_sync(next, pages, None)) is not None:
-        yield page
