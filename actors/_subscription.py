@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 import anyio.lowlevel
+
 from runwire.protocol import RunEvent, parse_event
 
 from ._coalesce import coalesce
