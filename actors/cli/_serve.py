@@ -1,0 +1,67 @@
+"""``runwire serve``: the MCP server on stdio (default) or streamable HTTP (``--http``).
+
+The MCP SDK is imported only when the command runs, so ``runwire --help`` works without it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+__all__ = ["register"]
+
+_SDK_MODULES = ("mcp", "mcp_types", "uvicorn", "starlette", "httpx2", "sse_starlette")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def serve(
+        http: Annotated[bool, typer.Option("--http", help="Serve streamable HTTP at /mcp instead of stdio.")] = False,
+        host: Annotated[str, typer.Option(help="HTTP bind address (loopback unless you say otherwise).")] = "127.0.0.1",
+        port: Annotated[int, typer.Option(min=1, max=65535, help="HTTP port.")] = 8765,
+        token: Annotated[
+            str | None,
+            typer.Option(envvar="RUNWIRE_TOKEN", help="HTTP: require 'Authorization: Bearer TOKEN' on every request."),
+        ] = None,
+        root: Annotated[
+            list[Path] | None,
+            typer.Option(help="A folder clients may name (repeatable; default: the current directory)."),
+        ] = None,
+        allowed_host: Annotated[
+            list[str] | None, typer.Option(help="HTTP: another accepted Host header, e.g. 'myhost:*' (repeatable).")
+        ] = None,
+        allowed_origin: Annotated[
+            list[str] | None, typer.Option(help="HTTP: another accepted Origin, e.g. 'https://app.example'.")
+        ] = None,
+    ) -> None:
+        """Serve runs over MCP (Model Context Protocol) for MCP clients and agents."""
+        try:
+            from runwire.actors.mcp._roots import PathError
+            from runwire.actors.mcp._run import run_http, run_stdio
+        except ModuleNotFoundError as exc:
+            if (exc.name or "").split(".")[0] not in _SDK_MODULES:
+                raise
+            sys.stderr.write(
+                f"runwire serve: needs the 'mcp' extra ({exc.name} is missing): pip install 'runwire[mcp]'\n"
+            )
+            raise typer.Exit(2) from None
+        roots = [os.fspath(r) for r in root or []]
+        try:
+            if http:
+                run_http(
+                    host=host,
+                    port=port,
+                    token=token or None,
+                    roots=roots,
+                    allowed_hosts=allowed_host or [],
+                    allowed_origins=allowed_origin or [],
+                )
+            else:
+                run_stdio(roots)
+        except PathError as exc:
+            sys.stderr.write(f"runwire serve: {exc}\n")
+            raise typer.Exit(2) from None

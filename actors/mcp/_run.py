@@ -1,0 +1,51 @@
+"""Run the MCP server on a transport, owning the RunSystem for the process's lifetime."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+import anyio
+
+from .._system import RunSystem
+from ._http import LOOPBACK, http_app, serve_http
+from ._roots import Roots
+from ._server import build_server
+
+__all__ = ["run_http", "run_stdio"]
+
+
+def run_stdio(roots: Sequence[str | os.PathLike[str]] = ()) -> None:
+    """Serve MCP on stdin/stdout until the client closes stdin (then cancel the runs still live)."""
+    allowed = Roots(roots or [os.getcwd()])
+    with RunSystem() as system:
+        server = build_server(system, allowed)
+        anyio.run(server.run_stdio_async)
+
+
+def run_http(
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    token: str | None = None,
+    roots: Sequence[str | os.PathLike[str]] = (),
+    allowed_hosts: Sequence[str] = (),
+    allowed_origins: Sequence[str] = (),
+) -> None:
+    """Serve MCP over streamable HTTP at ``/mcp`` until interrupted."""
+    allowed = Roots(roots or [os.getcwd()])
+    if host not in LOOPBACK and not token:
+        sys.stderr.write(
+            f"runwire: WARNING: serving on {host} without a token: anyone who can reach this port can "
+            "start and cancel runs. Pass --token (or set RUNWIRE_TOKEN).\n"
+        )
+    if host in ("0.0.0.0", "::") and not allowed_hosts:
+        sys.stderr.write(
+            "runwire: note: Host headers are checked; add the names clients use with --allowed-host NAME:*\n"
+        )
+    with RunSystem() as system:
+        server = build_server(system, allowed, token=token)
+        serve_http(
+            http_app(server, host=host, allowed_hosts=allowed_hosts, allowed_origins=allowed_origins), host, port
+        )

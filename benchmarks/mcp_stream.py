@@ -1,0 +1,183 @@
+"""Events delivered to a real MCP client over streamable HTTP, against the in-process subscriber.
+
+The same pipeline runs behind both consumers, in the same process and repeat:
+  mcp:    the SDK's Client over streamable HTTP (loopback) to a `runwire serve --http` equivalent
+          in its own process, reading with the events tool — cursor + wait_s, so a page returns
+          as soon as the bus pushes something (both eras: 2026-07-28 and 2025-11-25)
+  inproc: ``async for event in handle.events()`` on the same RunSystem
+Both run in the same repeat: the in-process figure from this process, the MCP one through the
+server process. Two loads: a flood (N events as fast as the producer emits: events/s, and the delay each event
+waited from its emit ``ts`` to its arrival) and a paced stream (RATE events/s: delay p50/p99).
+Each figure is the median of REPEATS fresh processes (RUNWIRE_BENCH_REPEATS, default 5).
+
+Usage: python benchmarks/mcp_stream.py [--json]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+from datetime import datetime
+from typing import Any
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _common import fmt, main_one, median_of, run_isolated
+
+FLOOD = int(os.environ.get("RUNWIRE_BENCH_MCP_EVENTS", "20000"))
+RATE = 200  # paced events/s: an LM token stream's order of magnitude
+PACED_S = 3.0
+MODES = ("auto", "legacy")  # 2026-07-28 and 2025-11-25
+
+
+def flood_pipeline(ctx: Any) -> int:
+    n = int(ctx.inputs["n"])
+    for i in range(n):
+        ctx.progress(current=i + 1, total=n)
+    return n
+
+
+def paced_pipeline(ctx: Any) -> int:
+    """RATE events/s; between events it blocks like a producer waiting on its socket."""
+    n = int(RATE * PACED_S)
+    t0 = time.perf_counter()
+    for i in range(n):
+        ctx.wait_cancelled(max(0.0, t0 + i / RATE - time.perf_counter()))
+        ctx.progress(current=i + 1, total=n)
+    return n
+
+
+def _epoch(ts: Any) -> float:
+    return (ts if isinstance(ts, datetime) else datetime.fromisoformat(str(ts).replace("Z", "+00:00"))).timestamp()
+
+
+def _figures(delays: list[float], count: int, seconds: float) -> dict[str, float]:
+    ordered = sorted(delays)
+    return {
+        "events": count,
+        "events_per_s": count / seconds,
+        "p50_ms": statistics.median(ordered) * 1e3,
+        "p99_ms": ordered[max(0, int(len(ordered) * 0.99) - 1)] * 1e3,
+    }
+
+
+def _register() -> None:
+    from runwire.actors._pipelines import register
+
+    register("bench-flood", flood_pipeline)
+    register("bench-paced", paced_pipeline)
+
+
+def serve() -> None:
+    """The server process: ``runwire serve --http`` on a free loopback port, plus the bench pipelines."""
+    from runwire.actors.mcp._run import run_http
+
+    _register()
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    run_http(host="127.0.0.1", port=port, roots=[os.getcwd()])
+
+
+def _server() -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen([sys.executable, __file__, "--serve"], stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    line = proc.stderr.readline()
+    while "serving MCP" not in line:  # printed once the socket listens
+        if not line:
+            raise RuntimeError("the MCP server process exited before serving")
+        line = proc.stderr.readline()
+    return proc, line.rsplit(" ", 1)[1].strip()
+
+
+def _run(load: str, consumer: str) -> dict[str, float]:
+    import anyio
+    from mcp import Client
+
+    from runwire.actors import RunSystem
+    from runwire.actors._pipelines import resolve
+
+    warnings.simplefilter("ignore")
+    _register()
+    pipeline = "bench-flood" if load == "flood" else "bench-paced"
+    inputs = {"n": FLOOD} if load == "flood" else {}
+
+    async def via_mcp(url: str, mode: str) -> dict[str, float]:
+        delays: list[float] = []
+        async with Client(url, mode=mode) as client:
+            await client.list_tools()  # warm: connection, schema cache
+            t0 = time.time()
+            started = await client.call_tool("start_run", {"pipeline": pipeline, "inputs": inputs})
+            run_id = (started.structured_content or {})["run_id"]
+            cursor, done = 0, False
+            while not done:
+                args = {"run_id": run_id, "after_seq": cursor, "limit": 1000, "wait_s": 5}
+                page = (await client.call_tool("events", args)).structured_content or {}
+                now = time.time()
+                delays += [now - _epoch(e["ts"]) for e in page["events"]]
+                cursor, done = page["next_after_seq"], page["done"]
+            return _figures(delays, cursor, time.time() - t0)
+
+    async def in_process(system: RunSystem) -> dict[str, float]:
+        delays: list[float] = []
+        t0 = time.time()
+        handle = system.start(resolve(pipeline), inputs, name=pipeline)
+        count = 0
+        async for event in handle.events():
+            delays.append(time.time() - event.ts.timestamp())
+            count += 1
+        return _figures(delays, count, time.time() - t0)
+
+    if consumer == "inproc":
+        with RunSystem() as system:
+            return anyio.run(in_process, system)
+    proc, url = _server()
+    try:
+        return anyio.run(via_mcp, url, consumer.split("-", 1)[1])
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+BENCHES = {
+    f"{load}:{consumer}": (lambda load=load, consumer=consumer: _run(load, consumer))
+    for load in ("flood", "paced")
+    for consumer in ("inproc", *(f"mcp-{m}" for m in MODES))
+}
+
+
+def main() -> None:
+    if sys.argv[1:2] == ["--serve"]:
+        serve()
+        return
+    if main_one(BENCHES):
+        return
+    results: dict[str, dict[str, float]] = {}
+    for name in BENCHES:
+        runs = run_isolated(__file__, name)
+        results[name] = {key: median_of(runs, key) for key in ("events_per_s", "p50_ms", "p99_ms")}
+    if "--json" in sys.argv:
+        print(json.dumps(results, indent=2))
+        return
+    print(f"MCP streaming vs in-process (median of {os.environ.get('RUNWIRE_BENCH_REPEATS', '5')} processes)")
+    print(f"{'load:consumer':<22}{'events/s':>12}{'p50 delay':>12}{'p99 delay':>12}")
+    for name, r in results.items():
+        row = f"{name:<22}{fmt(r['events_per_s']):>12}{fmt(r['p50_ms'], ' ms'):>12}{fmt(r['p99_ms'], ' ms'):>12}"
+        print(row)
+    for load in ("flood", "paced"):
+        base = results[f"{load}:inproc"]
+        for mode in MODES:
+            mcp = results[f"{load}:mcp-{mode}"]
+            print(
+                f"{load}, mcp-{mode} vs in-process: events/s x{mcp['events_per_s'] / base['events_per_s']:.2f}, "
+                f"p99 delay x{mcp['p99_ms'] / base['p99_ms']:.1f}"
+            )
+
+
+if __name__ == "__main__":
+    main()
