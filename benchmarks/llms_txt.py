@@ -45,21 +45,34 @@ def run_measured(cmd: list[str], cwd: Path, log: Path) -> tuple[float, float, in
     return elapsed, usage.ru_maxrss / 1024, proc.returncode  # ru_maxrss is KiB on Linux
 
 
-def one_runwire(source: str, out: str, max_file_bytes: int) -> None:
-    """Child-process body: the library call, timed from inside too."""
-    from runwire.actors.llms_txt import Options, generate
+def one_runwire(mode: str, source: str, out: str, max_file_bytes: int) -> None:
+    """Child-process body. ``library``: the plain call; ``run``: a RunSystem run nobody watches;
+    ``run+sub``: the same run with a subscriber reading every event (the instrumentation cost)."""
+    from runwire.actors import RunSystem
+    from runwire.actors.llms_txt import Options, generate, llms_txt_pipeline
 
     start = time.perf_counter()
-    result = generate(Options(source=source, out=out, max_file_bytes=max_file_bytes))
-    files = result["files"]
-    assert isinstance(files, dict)
-    print(json.dumps({"inner_seconds": time.perf_counter() - start, "files": files["included"]}))
+    if mode == "library":
+        generate(Options(source=source, out=out, max_file_bytes=max_file_bytes))
+    else:
+        with RunSystem() as system:
+            inputs = {"source": source, "out": out, "max_file_bytes": max_file_bytes}
+            handle = system.start(llms_txt_pipeline, inputs, name="llms-txt")
+            if mode == "run+sub":
+                for _event in handle.events(buffer=None):
+                    pass
+            terminal = handle.wait(600)
+            assert terminal.type == "run.completed", terminal
+    print(json.dumps({"inner_seconds": time.perf_counter() - start}))
 
 
 def tool_commands(corpus: Path, out: Path, max_file_bytes: int) -> dict[str, list[str] | str]:
     """Command per tool, or the reason it is skipped."""
+    one = [sys.executable, __file__, "--one"]
     commands: dict[str, list[str] | str] = {
-        "runwire": [sys.executable, __file__, "--one", str(corpus), str(out), str(max_file_bytes)],
+        "runwire": [*one, "run+sub", str(corpus), str(out), str(max_file_bytes)],
+        "run-nosub": [*one, "run", str(corpus), str(out), str(max_file_bytes)],
+        "library": [*one, "library", str(corpus), str(out), str(max_file_bytes)],
     }
     gitingest = Path(sys.executable).with_name("gitingest")
     if gitingest.exists() or shutil.which("gitingest"):
@@ -134,10 +147,17 @@ def main() -> None:
                 f" {med_s / base_s:>7.1f} {rss / base_rss:>6.1f}"
             )
         print("\ntime x / RSS x: the tool's median divided by runwire's (higher = runwire is ahead by that factor)")
+        print("runwire = a RunSystem run with a subscriber reading every event; run-nosub = the same run unwatched;")
+        print("library = the generator called directly, no runtime")
+        if "run-nosub" in results:
+            nosub = statistics.median(s.seconds for s in results["run-nosub"])
+            overhead = base_s / nosub - 1
+            verdict = "met" if overhead < 0.05 else "NOT met"
+            print(f"instrumentation overhead (subscriber vs none): {overhead * 100:+.1f}% (goal < 5%: {verdict})")
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 5 and sys.argv[1] == "--one":
-        one_runwire(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+    if len(sys.argv) == 6 and sys.argv[1] == "--one":
+        one_runwire(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))
     else:
         main()

@@ -24,6 +24,8 @@ BENCHMARKS = {
     "latency": "Delivery latency emit -> async subscriber at a paced 10,000 events/s, vs floors.",
     "fanout": "One run, 1-64 subscribers, one deliberately slow under each policy.",
     "oda_chain": "ODA loop: 1,000 trivial steps, chain gap and steps/s, vs a 10 ms polling chain.",
+    "llms_txt": "llms.txt over the stdlib: runwire (with/without subscriber) vs gitingest and repomix.",
+    "mcp_stream": "Events/s and delay to a real MCP client over streamable HTTP vs in-process.",
 }
 
 INTRO = """# Benchmarks
