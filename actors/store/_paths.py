@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import platformdirs
-
 __all__ = ["DB_FILENAME", "ENV_DATA_DIR", "resolve_data_dir", "resolve_db_path"]
 
 ENV_DATA_DIR = "RUNWIRE_DATA_DIR"
@@ -20,6 +18,13 @@ def resolve_data_dir(data_dir: str | os.PathLike[str] | None = None) -> Path:
     env = os.environ.get(ENV_DATA_DIR)
     if env:
         return Path(env).expanduser()
+    try:
+        import platformdirs  # only for the default location: explicit paths need nothing
+    except ImportError as exc:
+        raise ImportError(
+            "the default data dir needs platformdirs: pip install 'runwire[store]', "
+            "or pass a path, or set RUNWIRE_DATA_DIR"
+        ) from exc
     return Path(platformdirs.user_data_dir("runwire"))
 
 
