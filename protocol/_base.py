@@ -36,4 +36,4 @@ class EventBase(BaseModel):
     @classmethod
     def _normalise_to_utc(cls, value: datetime) -> datetime:
         """Store every timestamp in UTC so the wire form is one shape."""
-        return value.astimezone(UTC)
+        return value if value.tzinfo is UTC else value.astimezone(UTC)
