@@ -31,3 +31,6 @@ class RunInfo:
     worker_active: bool
     worker_abandoned: bool
     """The worker ignored cancellation past its deadline and was left behind."""
+    from_store: bool = False
+    """Not in this process's memory: a snapshot of the run as the run store has it (a finished run
+    replayed after its retention or a restart, or a run in flight in another process)."""

@@ -19,7 +19,7 @@ import anyio.lowlevel
 from runwire.protocol import RunEvent, parse_event
 
 from ._coalesce import coalesce
-from ._errors import RunTimeoutError, SubscriberTooSlowError
+from ._errors import RunTimeoutError, SubscriberTooSlowError, UnknownRunError
 
 if TYPE_CHECKING:
     from ._system import RunSystem
@@ -252,7 +252,10 @@ class AsyncSink(Sink):
 class EventStream:
     """A run's events from ``after_seq`` on: iterate it with ``for`` or ``async for``.
 
-    Each iteration is its own subscription; leaving the loop early unsubscribes.
+    Each iteration is its own subscription; leaving the loop early unsubscribes. With a run
+    store, a run no longer in memory is replayed from the store, and events older than the
+    bus's retained window come from the store instead of a ``stream.gap`` (read in the
+    consumer's thread, or a worker thread for ``async for``: never on the bus).
     """
 
     def __init__(
@@ -274,10 +277,38 @@ class EventStream:
         self._after_seq = after_seq
         self._timeout = timeout
 
+    def _stored(self, missing: UnknownRunError) -> Iterator[list[RunEvent]]:
+        """The run is not in memory: its stored log in pages (lazily), or ``missing`` re-raised."""
+        binding = self._system._store
+        if binding is None:
+            raise missing
+        return binding.replay(self._run_id, self._after_seq, missing)
+
+    def _first(self, batch: list[RunEvent]) -> Iterator[list[RunEvent]] | None:
+        """With a store, a first batch that opens with a gap, that gap filled from the store; else None."""
+        binding = self._system._store
+        if binding is None or not batch or batch[0].type != "stream.gap":
+            return None
+        return binding.fill(batch)
+
     def __iter__(self) -> Iterator[RunEvent]:
         sink = SyncSink(self._buffer, self._policy)
-        self._system._subscribe(self._run_id, sink, self._after_seq)
         try:
+            try:
+                self._system._subscribe(self._run_id, sink, self._after_seq)
+                batch = sink.take(self._timeout)  # a run freed meanwhile: the bus says UnknownRunError
+            except UnknownRunError as exc:  # not in memory: the store's copy, if there is one
+                for page in self._stored(exc):
+                    yield from page
+                return
+            if batch is None:
+                return
+            filled = self._first(batch)
+            if filled is None:
+                yield from batch
+            else:
+                for page in filled:
+                    yield from page
             while (batch := sink.take(self._timeout)) is not None:
                 yield from batch
         finally:
@@ -288,17 +319,39 @@ class EventStream:
 
     async def _aiter(self) -> AsyncIterator[RunEvent]:
         sink = AsyncSink.for_current_loop(self._buffer, self._policy)
-        self._system._subscribe(self._run_id, sink, self._after_seq)
         try:
-            while True:
-                if self._timeout is None:
-                    batch = await sink.take()
-                else:
-                    with anyio.fail_after(self._timeout):
-                        batch = await sink.take()
-                if batch is None:
-                    return
+            try:
+                self._system._subscribe(self._run_id, sink, self._after_seq)
+                batch = await self._take(sink)
+            except UnknownRunError as exc:
+                async for page in _in_thread(self._stored(exc)):
+                    for event in page:
+                        yield event
+                return
+            if batch is None:
+                return
+            filled = self._first(batch)
+            if filled is not None:
+                async for page in _in_thread(filled):
+                    for event in page:
+                        yield event
+            else:
+                for event in batch:
+                    yield event
+            while (batch := await self._take(sink)) is not None:
                 for event in batch:
                     yield event
         finally:
             self._system._unsubscribe(self._run_id, sink)
+
+    async def _take(self, sink: AsyncSink) -> list[RunEvent] | None:
+        if self._timeout is None:
+            return await sink.take()
+        with anyio.fail_after(self._timeout):
+            return await sink.take()
+
+
+async def _in_thread(pages: Iterator[list[RunEvent]]) -> AsyncIterator[list[RunEvent]]:
+    """Pages whose reading may touch the store's file: each one read on a worker thread."""
+    while (page := await anyio.to_thread.run_sync(next, pages, None)) is not None:
+        yield page

@@ -10,7 +10,7 @@ import uuid
 import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pykka
 from pydantic import JsonValue, TypeAdapter, ValidationError
@@ -22,7 +22,7 @@ from ._completion import CompletionActor, CompletionRunInfo
 from ._errors import RunExpiredError, RunTimeoutError, RunwireError, SystemClosedError, UnknownRunError
 from ._handle import RunHandle
 from ._info import RunInfo
-from ._messages import Admit, Close, Drain, InfoRequest, Open, Resume, Start, Subscribe, Unsubscribe
+from ._messages import Admit, Close, Drain, InfoRequest, Open, Resume, Signal, Start, Subscribe, Unsubscribe
 from ._outbox import Outbox
 from ._record import RunRecord
 from ._run import RunActor, RunnerRunInfo, _tell_quietly
@@ -31,6 +31,10 @@ from ._subscription import Sink
 from ._throttle import DeltaThrottle
 from ._timer import Timer
 from ._workers import AsyncLoop, WorkerPool
+
+if TYPE_CHECKING:
+    from .store import RunState, RunStore
+    from .store._attach import StoreBinding, StoreSpec
 
 __all__ = ["RunSystem"]
 
@@ -67,6 +71,9 @@ class RunSystem:
         delta_max_rate, delta_max_delay: throttle text deltas to at most this many events/s per
             run, holding none longer than ``delta_max_delay`` s (merged, never lost). None: off.
             Both can be set per run in :meth:`start`.
+        store: persist every run (docs/store.md): a ``RunStore`` (left open at close), or a
+            SQLite file path or ``"default"`` (the data dir), opened and closed by the system.
+            Finished runs then stay readable (get, handle, events, runs) across restarts.
     """
 
     def __init__(
@@ -83,6 +90,7 @@ class RunSystem:
         retain_bytes: int = 32 * 2**20,
         delta_max_rate: float | None = None,
         delta_max_delay: float = 0.05,
+        store: StoreSpec | None = None,
     ) -> None:
         if shards < 1 or workers < 1 or outbox_window < 1:
             raise ValueError("shards, workers and outbox_window must be >= 1")
@@ -98,6 +106,10 @@ class RunSystem:
         self._ask_timeout = ask_timeout
         self._records: dict[str, RunRecord] = {}
         self._expired: OrderedDict[str, None] = OrderedDict()
+        self._store: StoreBinding | None = None
+        if store is not None:  # loaded only when asked for: `import runwire.actors` needs no SQLite
+            attach = importlib.import_module(".store._attach", __package__)
+            self._store = attach.StoreBinding.open(store, self._fail_from_store)
         self._closed = False
         self._close_lock = threading.Lock()
         self._timer = Timer()
@@ -154,6 +166,9 @@ class RunSystem:
         rid = run_id if run_id is not None else uuid.uuid4().hex
         if not rid:
             raise ValueError("run_id must be a non-empty string")
+        binding = self._store
+        if binding is not None and run_id is not None:
+            binding.check_new(rid)  # a run of an earlier process keeps its id
         shard = self._shards[zlib.crc32(rid.encode()) % len(self._shards)]
         record = self._new_record(pipeline, checked, rid, name, parent_run_id, step, shard)
         rate = self._delta_max_rate if delta_max_rate == "default" else delta_max_rate
@@ -168,6 +183,8 @@ class RunSystem:
         self._expired.pop(rid, None)
         shard.bus.tell(Open(record))
         shard.completion.tell(Admit(record))
+        if binding is not None:  # after Admit (a write error fails the run), before Start (seq 1 on)
+            self._subscribe(rid, binding.create(record), 0)
         shard.runner.tell(Start(record))
         record.terminal.add_done_callback(lambda _f: self._schedule_expiry(rid))
         return RunHandle(self, record)
@@ -211,26 +228,66 @@ class RunSystem:
         return handle
 
     def handle(self, run_id: str) -> RunHandle:
-        """A handle to a run started earlier (by run_id)."""
-        return RunHandle(self, self._record(run_id))
+        """A handle to a run started earlier (by run_id); with a store, also a stored run."""
+        record = self._records.get(run_id)
+        if record is not None:
+            return RunHandle(self, record)
+        stored = None if self._store is None else self._store.handle(self, run_id)
+        if stored is None:
+            raise self._missing(run_id)
+        return stored
 
     def get(self, run_id: str) -> RunInfo:
-        """A snapshot of the run's state, counters and terminal event."""
-        return self._info(self._record(run_id))
+        """A snapshot of the run's state, counters and terminal event (from the store if not in memory)."""
+        record = self._records.get(run_id)
+        if record is not None:
+            try:
+                return self._info(record)
+            except RunExpiredError:
+                if self._store is None:
+                    raise  # freed meanwhile; with a store, read it there
+        stored = None if self._store is None else self._store.info(run_id)
+        if stored is None:
+            raise self._missing(run_id)
+        return stored
 
-    def runs(self) -> list[RunInfo]:
-        """Snapshots of every run still retained, oldest first."""
+    def runs(self, state: RunState | None = None, limit: int | None = None) -> list[RunInfo]:
+        """Snapshots of the runs in memory, and with a store the stored ones too: oldest first.
+
+        ``state`` keeps runs in that state; ``limit`` keeps the newest ``limit`` runs.
+        """
+        if limit is not None and limit < 0:
+            raise ValueError(f"limit must be >= 0, got {limit}")
         records = sorted(self._records.values(), key=lambda r: r.created_at)
-        return [self._info(r) for r in records]
+        infos = [self._info(r) for r in records]
+        if state is not None:
+            infos = [i for i in infos if i.state == state]
+        if self._store is not None:
+            infos += self._store.runs(state, limit, {r.run_id for r in records})
+            infos.sort(key=lambda i: i.created_at)
+        return infos if limit is None else infos[len(infos) - limit :]
+
+    @property
+    def store(self) -> RunStore | None:
+        """The run store this system persists to, or None."""
+        return None if self._store is None else self._store.store
 
     # -- internals used by handles and streams ------------------------------------------------
     def _record(self, run_id: str) -> RunRecord:
         record = self._records.get(run_id)
         if record is None:
-            if run_id in self._expired:
-                raise RunExpiredError(run_id)
-            raise UnknownRunError(run_id)
+            raise self._missing(run_id)
         return record
+
+    def _missing(self, run_id: str) -> UnknownRunError:
+        return RunExpiredError(run_id) if run_id in self._expired else UnknownRunError(run_id)
+
+    def _fail_from_store(self, run_id: str, message: str) -> None:
+        """The store could not persist the run: fail it (called on the store's writer thread)."""
+        record = self._records.get(run_id)
+        if record is not None and not record.terminal.done():
+            with contextlib.suppress(pykka.ActorDeadError):
+                record.to_completion(Signal(run_id, "fail", error_type="StoreWriteError", message=message))
 
     def _subscribe(self, run_id: str, sink: Sink, after_seq: int) -> None:
         record = self._record(run_id)
@@ -323,6 +380,8 @@ class RunSystem:
         self._loop.stop(min(timeout, self._cancel_deadline))
         self._pool.shutdown(min(timeout, self._cancel_deadline))
         self._timer.stop()
+        if self._store is not None:  # after the bus stopped: every terminal is queued for writing
+            self._store.close()
 
     @property
     def closed(self) -> bool:

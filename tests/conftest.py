@@ -19,6 +19,14 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _hermetic_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """CLI runs persist to the run store by default: keep them in a temp dir, never the user's."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RUNWIRE_DATA_DIR", str(tmp_path_factory.mktemp("runwire-data")))
+        yield
+
+
 @pytest.fixture
 def system() -> Iterator[RunSystem]:
     with RunSystem(cancel_deadline=2.0) as s:

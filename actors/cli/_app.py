@@ -9,9 +9,9 @@ import typer
 
 import runwire
 
-from .._system import RunSystem
 from ._demo import demo_pipeline
 from ._live import exit_code, follow
+from ._runs import DataDir, NoStore, open_system
 
 app = typer.Typer(
     name="runwire",
@@ -45,9 +45,11 @@ def demo(
     json_lines: Annotated[
         bool, typer.Option("--json", help="Print every event as one JSON line on stdout, and nothing else.")
     ] = False,
+    data_dir: DataDir = None,
+    no_store: NoStore = False,
 ) -> None:
     """Run a small built-in pipeline with live progress (exit 0 completed, 1 failed, 130 cancelled)."""
-    with RunSystem() as system:
+    with open_system(data_dir, no_store) as system:
         handle = system.start(demo_pipeline, {"steps": steps, "delay": delay}, name="demo")
         terminal = follow(handle, as_json=json_lines)
     raise typer.Exit(exit_code(terminal))

@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 from pydantic import JsonValue
 
-from .._system import RunSystem
 from ._live import exit_code, follow
+from ._runs import DataDir, NoStore, open_system
 
 __all__ = ["register"]
 
@@ -39,6 +39,8 @@ def llms_txt(
     json_lines: Annotated[
         bool, typer.Option("--json", help="Print every event as one JSON line on stdout, and nothing else.")
     ] = False,
+    data_dir: DataDir = None,
+    no_store: NoStore = False,
 ) -> None:
     """Generate llms.txt and llms-full.txt (llmstxt.org format) for a repository."""
     from ..llms_txt import LlmsTxtError, llms_txt_pipeline, options_from_inputs
@@ -61,7 +63,7 @@ def llms_txt(
             _fail(f"source not found: {source}")
         if not path.is_dir():
             _fail(f"source is not a directory: {source}")
-    with RunSystem() as system:
+    with open_system(data_dir, no_store) as system:
         handle = system.start(llms_txt_pipeline, inputs, name="llms-txt")
         terminal = follow(handle, as_json=json_lines)
     if terminal.type == "run.failed" and terminal.error_type in _INPUT_ERRORS:

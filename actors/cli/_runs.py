@@ -1,0 +1,286 @@
+"""``runwire runs | show | events | cancel | gc``: the runs in the run store, from the command line.
+
+These commands read the store directly (no actors start): they open the file, close the runs a
+dead process left in flight (recovery), and read committed data only. A run still running in
+another process can be listed and read up to its last committed event, but not followed live
+nor cancelled from here: the SQLite store carries no cross-process notification or signal,
+so those say so in one line instead of pretending (or polling).
+
+Also the options ``--data-dir`` / ``--no-store`` that the commands which start runs share.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, cast
+
+import typer
+
+from runwire.protocol import RunEvent, parse_event
+
+from .._system import RunSystem
+from ..store import RUN_STATES, RunRecord, RunState, SqliteRunStore, StoreError, resolve_db_path
+
+__all__ = ["DataDir", "NoStore", "open_system", "register"]
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        envvar="RUNWIRE_DATA_DIR",
+        help="Where the run store lives (runs.sqlite3). Default: the platform's user data dir.",
+    ),
+]
+NoStore = Annotated[bool, typer.Option("--no-store", help="Do not persist this run in the run store.")]
+Json = Annotated[bool, typer.Option("--json", help="Print JSON lines on stdout, and nothing else.")]
+RunId = Annotated[str, typer.Argument(help="The run's id (see `runwire runs`).")]
+_PAGE = 1000
+
+
+def _die(message: str, code: int = 1) -> NoReturn:
+    sys.stderr.write(f"runwire: {message}\n")
+    raise typer.Exit(code)
+
+
+@contextlib.contextmanager
+def open_system(data_dir: Path | None, no_store: bool) -> Iterator[RunSystem]:
+    """A RunSystem for a command that starts runs: persisting to the store unless ``no_store``."""
+    try:
+        system = RunSystem(store=None if no_store else resolve_db_path(None, data_dir))
+    except StoreError as exc:
+        _die(f"{exc} (use --no-store to run without the run store)")
+    with system:
+        yield system
+
+
+@contextlib.contextmanager
+def _store(data_dir: Path | None) -> Iterator[SqliteRunStore | None]:
+    """The store to read (recovered), or None if there is no store file yet: reading creates nothing."""
+    path = resolve_db_path(None, data_dir)
+    if not path.exists():
+        yield None
+        return
+    try:
+        store = SqliteRunStore(path)
+    except StoreError as exc:
+        try:  # a file this user may read but not write is still worth reading
+            store = SqliteRunStore(path, read_only=True)
+        except StoreError:
+            _die(str(exc))
+    try:
+        with contextlib.suppress(StoreError):  # read-only: nothing to recover from here
+            store.recover()
+        yield store
+    except StoreError as exc:
+        _die(str(exc))
+    finally:
+        with contextlib.suppress(StoreError):
+            store.close()
+
+
+def _get(store: SqliteRunStore | None, run_id: str, data_dir: Path | None) -> tuple[SqliteRunStore, RunRecord]:
+    rec = None if store is None else store.get_run(run_id)
+    if store is None or rec is None:
+        _die(f"unknown run: {run_id} (not in {resolve_db_path(None, data_dir)})", 2)
+    return store, rec
+
+
+# -- formatting ---------------------------------------------------------------------------------
+def _time(at: datetime | None) -> str:
+    return "" if at is None else at.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _duration(rec: RunRecord) -> str:
+    if rec.started_at is None or rec.ended_at is None:
+        return ""
+    return f"{(rec.ended_at - rec.started_at).total_seconds():.2f}s"
+
+
+def _run_json(rec: RunRecord) -> dict[str, Any]:
+    def iso(at: datetime | None) -> str | None:
+        return None if at is None else at.isoformat()
+
+    return {
+        "run_id": rec.run_id,
+        "pipeline": rec.pipeline,
+        "state": rec.state,
+        "parent_run_id": rec.parent_run_id,
+        "created_at": iso(rec.created_at),
+        "started_at": iso(rec.started_at),
+        "ended_at": iso(rec.ended_at),
+        "last_seq": rec.last_seq,
+        "inputs": rec.inputs,
+    }
+
+
+def _print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, ensure_ascii=False, separators=(",", ":")) + "\n")
+
+
+def _runs_table(records: list[RunRecord], title: str | None = None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    colors = {"completed": "green", "failed": "red", "cancelled": "yellow", "running": "cyan", "pending": "dim"}
+    table = Table(title=title, title_justify="left")
+    table.add_column("run id", no_wrap=True, min_width=32)
+    for name in ("pipeline", "state", "created (UTC)", "duration", "events"):
+        table.add_column(name, no_wrap=True, justify="right" if name == "events" else "left")
+    for rec in records:
+        state = f"[{colors.get(rec.state, 'white')}]{rec.state}[/]"
+        table.add_row(rec.run_id, rec.pipeline, state, _time(rec.created_at), _duration(rec), str(rec.last_seq))
+    Console(width=max(Console().width, 120)).print(table)
+
+
+def _summary(event: RunEvent) -> str:
+    """One line saying what an event carries (the full event: ``--json``)."""
+    fields = event.model_dump(exclude={"run_id", "seq", "ts", "type", "parent_run_id", "step"}, exclude_none=True)
+    if event.type == "text.delta":
+        return f"{event.field}: {event.text!r}"
+    text = " ".join(f"{key}={value!r}" for key, value in fields.items())
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+# -- commands -----------------------------------------------------------------------------------
+def runs(
+    state: Annotated[
+        str | None, typer.Option(help=f"Only runs in this state: {', '.join(sorted(RUN_STATES))}.")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many runs, newest first.")] = 20,
+    json_lines: Json = False,
+    data_dir: DataDir = None,
+) -> None:
+    """List the runs in the run store, newest first."""
+    if state is not None and state not in RUN_STATES:
+        _die(f"unknown state {state!r}; expected one of {', '.join(sorted(RUN_STATES))}", 2)
+    with _store(data_dir) as store:
+        records = [] if store is None else store.list_runs(cast(RunState | None, state), None, limit)
+    if json_lines:
+        for rec in records:
+            _print_json(_run_json(rec))
+    elif not records:
+        sys.stderr.write(f"no runs in {resolve_db_path(None, data_dir)}\n")
+    else:
+        _runs_table(records)
+
+
+def show(run_id: RunId, json_lines: Json = False, data_dir: DataDir = None) -> None:
+    """Show one run: its state, inputs and outcome, and for a loop its steps (child runs)."""
+    with _store(data_dir) as opened:
+        store, rec = _get(opened, run_id, data_dir)
+        children = list(reversed(store.list_runs(parent_run_id=run_id, limit=100_000)))
+    if json_lines:
+        terminal = None if rec.terminal_json is None else json.loads(rec.terminal_json)
+        _print_json({**_run_json(rec), "terminal": terminal, "children": [_run_json(c) for c in children]})
+        return
+    from rich.console import Console
+
+    console = Console()
+    rows = [
+        ("run", rec.run_id),
+        ("pipeline", rec.pipeline),
+        ("state", rec.state),
+        ("parent", rec.parent_run_id or ""),
+        ("created", _time(rec.created_at)),
+        ("started", _time(rec.started_at)),
+        ("ended", _time(rec.ended_at)),
+        ("duration", _duration(rec)),
+        ("events", str(rec.last_seq)),
+        ("inputs", json.dumps(rec.inputs, ensure_ascii=False)),
+    ]
+    terminal = rec.terminal
+    if terminal is not None:
+        rows.append(("outcome", f"{terminal.type} {_summary(terminal)}"))
+    for key, value in rows:
+        console.print(f"[bold]{key:>9}[/] {value}", highlight=False, soft_wrap=True)
+    if children:
+        _runs_table(children, title=f"{len(children)} child run(s)")
+
+
+def events(
+    run_id: RunId,
+    after: Annotated[int, typer.Option("--after", min=0, help="Only events with seq > N (resume a read).")] = 0,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Read to the run's terminal event (see the note on other processes).")
+    ] = False,
+    json_lines: Annotated[
+        bool, typer.Option("--json", help="Print each event as stored: one JSON line, byte for byte.")
+    ] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Print a run's stored events (a run still running in another process: those committed so far).
+
+    --follow cannot tail a run of another process live: the SQLite store has no cross-process
+    change notification, so that is a one-line error (exit 1) after the committed events.
+    """
+    with _store(data_dir) as opened:
+        store, _ = _get(opened, run_id, data_dir)
+        cursor = after
+        try:
+            while True:
+                page = store.read_events_raw(run_id, cursor, _PAGE)
+                for raw in page:
+                    if json_lines:
+                        sys.stdout.buffer.write(raw.data + b"\n")
+                    else:
+                        sys.stdout.write(f"{raw.seq:>6} {raw.type:<16} {_summary(parse_event(raw.data))}\n")
+                sys.stdout.flush()
+                if len(page) < _PAGE:
+                    break
+                cursor = page[-1].seq
+        except BrokenPipeError:  # `runwire events X --json | head`: the reader left
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return
+        ended = store.get_run(run_id)
+    if ended is not None and ended.ended_at is None:
+        last = ended.last_seq
+        if follow:
+            _die(
+                f"run {run_id} is still running in another process; it cannot be followed from here "
+                f"(the run store has no cross-process notification): rerun with --after {last}"
+            )
+        sys.stderr.write(f"runwire: run {run_id} is still running in another process; events so far: {last}\n")
+
+
+def cancel(run_id: RunId, data_dir: DataDir = None) -> None:
+    """Cancel a run. Only the process running it can: for another process, a one-line error (exit 1)."""
+    with _store(data_dir) as opened:
+        _, rec = _get(opened, run_id, data_dir)
+    if rec.ended_at is not None:
+        sys.stderr.write(f"run {run_id} already ended: {rec.state}\n")
+        return
+    _die(
+        f"run {run_id} is running in another process; cancel it there (Ctrl-C, or that server's cancel_run): "
+        "the run store carries no cross-process cancel"
+    )
+
+
+def gc(
+    older_than: Annotated[
+        float | None, typer.Option("--older-than", min=0.0, help="Delete finished runs that ended more than DAYS ago.")
+    ] = None,
+    keep_last: Annotated[
+        int | None, typer.Option("--keep-last", min=0, help="Keep only the N most recently ended finished runs.")
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Delete finished runs and their events (runs in flight are never deleted)."""
+    if older_than is None and keep_last is None:
+        _die("gc needs --older-than DAYS and/or --keep-last N", 2)
+    with _store(data_dir) as store:
+        if store is None:
+            deleted = 0
+        else:
+            deleted = store.gc(None if older_than is None else timedelta(days=older_than), keep_last)
+    sys.stderr.write(f"deleted {deleted} finished run(s) from {resolve_db_path(None, data_dir)}\n")
+
+
+def register(app: typer.Typer) -> None:
+    for command in (runs, show, events, cancel, gc):
+        app.command()(command)

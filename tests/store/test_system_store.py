@@ -1,0 +1,301 @@
+"""A RunSystem persisting to a real SQLite store: every event stored, replay, gap fill, faults, recovery.
+
+Real files in tmp_path, real threads and a real SIGKILLed child process; no mocks, no sleeps.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from runwire.actors import RunContext, RunSystem, RunwireError, UnknownRunError
+from runwire.actors.store import SqliteRunStore, StoreWriteError
+from runwire.actors.store import _attach as attach
+from runwire.protocol import TERMINAL_TYPES, RunEvent, dump_event, parse_event
+
+CHILD = Path(__file__).with_name("system_child.py")
+
+
+def assert_contiguous_with_one_terminal(events: list[RunEvent]) -> None:
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    assert [e.type in TERMINAL_TYPES for e in events].count(True) == 1
+    assert events[-1].type in TERMINAL_TYPES
+
+
+def every_kind(ctx: RunContext) -> dict[str, Any]:
+    ctx.milestone("begin", n=3)
+    for i in range(3):
+        ctx.progress((i + 1) / 3, current=i + 1, total=3, message=f"step {i + 1} é✓")
+        ctx.delta("answer", f"tok{i} ")
+    ctx.log("a log line", level="warning")
+    ctx.artifact("out.txt", size=3, sha256="0" * 64, content="abc")
+    return {"ok": True, "inputs": ctx.inputs}
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "runs.sqlite3"
+
+
+@pytest.fixture
+def stored_system(db: Path) -> Iterator[RunSystem]:
+    with RunSystem(store=db) as system:
+        yield system
+
+
+def test_every_event_is_stored_byte_for_byte_from_seq_1(stored_system: RunSystem) -> None:
+    handle = stored_system.start(every_kind, {"repo": "x"}, name="kinds", parent_run_id="loop-1", step=2)
+    live = list(handle.events(timeout=10))
+    store = stored_system.store
+    assert store is not None
+    store.flush(10)
+    raw = store.read_events_raw(handle.run_id)
+    assert [r.data for r in raw] == [dump_event(e) for e in live]
+    assert_contiguous_with_one_terminal(live)
+    rec = store.get_run(handle.run_id)
+    assert rec is not None
+    assert (rec.pipeline, rec.state, rec.inputs, rec.parent_run_id) == ("kinds", "completed", {"repo": "x"}, "loop-1")
+    assert rec.last_seq == live[-1].seq
+    assert [c.run_id for c in store.list_runs(parent_run_id="loop-1")] == [handle.run_id]
+
+
+def test_finished_runs_replay_byte_for_byte_after_a_restart(db: Path) -> None:
+    with RunSystem(store=db) as first:
+        handle = first.start(every_kind, {"repo": "y"}, name="kinds", parent_run_id="loop-9", step=4)
+        live = [dump_event(e) for e in handle.events(timeout=10)]
+        failed = first.start(lambda ctx: 1 / 0, name="boom")
+        failed.wait(10)
+    with RunSystem(store=db) as second:
+        info = second.get(handle.run_id)
+        assert info.from_store
+        assert (info.state, info.last_seq, info.pipeline, info.step) == ("completed", len(live), "kinds", 4)
+        assert info.terminal is not None and dump_event(info.terminal) == live[-1]
+        again = second.handle(handle.run_id)
+        assert [dump_event(e) for e in again.events()] == live
+        assert [dump_event(e) for e in again.events(after_seq=5)] == live[5:]
+        assert dump_event(again.wait(1)) == live[-1]
+        assert dump_event(again.cancel()) == live[-1]  # idempotent on an ended run: changes nothing
+        again.fail("Late", "ignored")  # a late signal changes nothing either
+        assert second.get(failed.run_id).state == "failed"
+        listed = second.runs()
+        assert [i.run_id for i in listed] == [handle.run_id, failed.run_id]  # oldest first
+        assert [i.run_id for i in second.runs(state="failed")] == [failed.run_id]
+        assert [i.run_id for i in second.runs(limit=1)] == [failed.run_id]
+        with pytest.raises(UnknownRunError):
+            second.handle("no-such-run")
+        with pytest.raises(ValueError, match="already exists in the run store"):
+            second.start(every_kind, run_id=handle.run_id)
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_async_replay_of_a_stored_run(db: Path, backend: str) -> None:
+    with RunSystem(store=db, retention=0) as system:  # retention 0: freed from memory at once
+        handle = system.start(every_kind)
+        live = [dump_event(e) for e in handle.events(timeout=10)]
+
+        async def replay() -> list[bytes]:
+            return [dump_event(e) async for e in system.handle(handle.run_id).events()]
+
+        assert anyio.run(replay, backend=backend) == live
+        assert system.get(handle.run_id).from_store
+
+
+def _flood_then_hold(emitted: threading.Event, release: threading.Event, n: int) -> Any:
+    def pipeline(ctx: RunContext) -> int:
+        for i in range(n):
+            ctx.delta("answer", f"t{i} ")
+        emitted.set()
+        release.wait(30)
+        ctx.milestone("released")
+        return n
+
+    return pipeline
+
+
+@pytest.mark.parametrize("mode", ["sync", "asyncio", "trio"])
+def test_a_cursor_older_than_the_retained_window_is_filled_from_the_store(db: Path, mode: str) -> None:
+    emitted, release = threading.Event(), threading.Event()
+    with RunSystem(store=db, retain_events=50) as system:
+        handle = system.start(_flood_then_hold(emitted, release, 2000))
+        assert emitted.wait(10)  # >= 1700 events are in the log by now (outbox window 256): most trimmed
+        if mode == "sync":
+            stream = iter(handle.events(timeout=10))
+            first = next(stream)  # subscribed mid-run, cursor 0: far behind the retained window
+            release.set()
+            got = [first, *stream]
+        else:
+
+            async def read() -> list[RunEvent]:
+                out = []
+                async for event in handle.events(timeout=10):
+                    out.append(event)
+                    release.set()
+                return out
+
+            got = anyio.run(read, backend=mode)
+    assert "stream.gap" not in {e.type for e in got}
+    assert_contiguous_with_one_terminal(got)
+    assert len(got) == 2003  # run.started, 2000 deltas, the milestone, run.completed
+
+
+def test_without_a_store_the_same_cursor_gets_a_gap() -> None:
+    """The control for the test above: the gap is real, the store is what fills it."""
+    emitted, release = threading.Event(), threading.Event()
+    with RunSystem(retain_events=50) as system:
+        handle = system.start(_flood_then_hold(emitted, release, 2000))
+        assert emitted.wait(10)
+        stream = iter(handle.events(timeout=10))
+        first = next(stream)
+        release.set()
+        list(stream)
+    assert first.type == "stream.gap"
+
+
+def _emit_then_hold(release: threading.Event, text: str) -> Any:
+    """Emit ``text``, then wait: the run cannot complete before the store has answered."""
+
+    def pipeline(ctx: RunContext) -> None:
+        ctx.delta("blob", text)
+        release.wait(30)
+
+    return pipeline
+
+
+def test_a_write_the_store_refuses_fails_that_run_and_others_go_on(db: Path) -> None:
+    store = SqliteRunStore(db, max_db_bytes=256 * 1024)  # a small "disk"
+    release = threading.Event()
+    try:
+        with RunSystem(store=store) as system:
+            big = system.start(_emit_then_hold(release, "x" * (2 * 2**20)), name="big")
+            live = list(big.events(timeout=10))
+            release.set()
+            terminal = live[-1]
+            assert terminal.type == "run.failed"
+            assert terminal.error_type == "StoreWriteError"
+            assert "full" in terminal.message and str(db) in terminal.message
+            small = system.start(every_kind, name="small")
+            assert small.wait(10).type == "run.completed"
+            with pytest.raises(StoreWriteError) as failed:  # the next flush reports the failed write too
+                store.flush(10)
+            assert failed.value.run_ids == (big.run_id,)
+            store.flush(10)
+            assert store.get_run(small.run_id).state == "completed"  # type: ignore[union-attr]
+            stored = store.read_events(big.run_id)
+            assert [e.seq for e in stored] == list(range(1, len(stored) + 1))  # a contiguous prefix
+            assert all(e.type not in TERMINAL_TYPES for e in stored)
+            assert store.get_run(big.run_id).state == "failed"  # type: ignore[union-attr]  # not "running"
+    finally:
+        store.close()
+
+
+def test_a_read_only_store_fails_runs_with_a_clear_error(db: Path, caplog: pytest.LogCaptureFixture) -> None:
+    SqliteRunStore(db).close()  # an existing store file
+    store = SqliteRunStore(db, read_only=True)
+    release = threading.Event()
+    try:
+        with caplog.at_level(logging.WARNING, "runwire.store"), RunSystem(store=store) as system:
+            terminal = system.start(_emit_then_hold(release, "hello")).wait(10)
+            release.set()
+            assert terminal.type == "run.failed"
+            assert terminal.error_type == "StoreWriteError"
+            assert "read-only" in terminal.message
+            assert system.get(system.start(every_kind).run_id).run_id  # the system still serves
+        assert "recovery skipped" in caplog.text
+    finally:
+        store.close()
+
+
+def _deltas(ctx: RunContext) -> None:
+    for _ in range(int(ctx.inputs["n"])):  # type: ignore[arg-type]
+        ctx.delta("a", "t")
+
+
+def test_a_small_store_window_holds_the_producer_and_loses_nothing(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(attach, "WINDOW", 8)  # FULL after 8 uncommitted events: exercises hold/resume
+    with RunSystem(store=db) as system:
+        handle = system.start(_deltas, {"n": 3000})
+        live = list(handle.events(timeout=20, policy="block"))
+        assert system.store is not None
+        system.store.flush(10)
+        assert [r.data for r in system.store.read_events_raw(handle.run_id)] == [dump_event(e) for e in live]
+    assert len(live) == 3002
+
+
+def test_a_run_of_another_live_process_is_readable_but_not_cancellable(db: Path) -> None:
+    release = threading.Event()
+
+    def held(ctx: RunContext) -> str:
+        ctx.milestone("holding")
+        release.wait(30)
+        return "done"
+
+    with RunSystem(store=db) as owner, RunSystem(store=db) as other:  # two stores, two owners
+        handle = owner.start(held)
+        next(e for e in handle.events(timeout=10) if e.type == "run.milestone")
+        assert owner.store is not None
+        owner.store.flush(10)
+        info = other.get(handle.run_id)
+        assert info.from_store and info.state == "running" and info.terminal is None
+        assert [e.type for e in other.handle(handle.run_id).events()] == ["run.started", "run.milestone"]
+        with pytest.raises(RunwireError, match="running in another process"):
+            other.handle(handle.run_id).cancel()
+        release.set()
+        final = handle.wait(10)
+        owner.store.flush(10)
+        assert other.handle(handle.run_id).wait().seq == final.seq  # ended now: readable everywhere
+
+
+def test_sigkilled_system_loses_no_acknowledged_event_and_is_recovered_at_start(db: Path) -> None:
+    child = subprocess.Popen(
+        [sys.executable, str(CHILD), "crash", str(db)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout is not None
+        header = child.stdout.readline().split()
+        assert header[0] == "run", child.stderr.read() if child.stderr else ""
+        run_id = header[1]
+        acked = 0
+        for _ in range(20):  # twenty commits in: mid-run
+            line = child.stdout.readline()
+            assert line.startswith("ack "), line
+            acked = max(acked, int(line.split()[1]))
+        os.kill(child.pid, signal.SIGKILL)
+        rest, _ = child.communicate(timeout=30)  # acks printed before the kill
+        acked = max([acked] + [int(x.split()[1]) for x in rest.splitlines() if x.startswith("ack ")])
+    finally:
+        if child.poll() is None:
+            child.kill()
+        child.wait(30)
+    assert child.returncode == -signal.SIGKILL
+    with RunSystem(store=db) as system:  # recovery happens when the system opens the store
+        info = system.get(run_id)
+        assert info.state == "failed" and info.terminal is not None
+        assert info.terminal.error_type == "ProcessExited"  # type: ignore[union-attr]
+        events = list(system.handle(run_id).events())
+    assert_contiguous_with_one_terminal(events)
+    assert events[-1].seq - 1 >= acked  # zero acknowledged events lost
+    assert events[0].type == "run.started"
+    logs = [getattr(e, "message", None) for e in events if e.type == "run.log"]
+    assert logs == [f"line {i}" for i in range(1, len(logs) + 1)]
+    assert parse_event(dump_event(events[-1])) == events[-1]
+
+
+def test_import_runwire_actors_loads_no_sqlite() -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", "import sys, runwire.actors; print('sqlite3' in sys.modules)"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert out.stdout.strip() == "False"
