@@ -140,7 +140,10 @@ class BusActor(pykka.ThreadingActor):
         if log.sinks:
             released = False
             for sink in list(log.sinks):
-                status = self._push(log, sink, events)
+                if sink.wants_encoded and sink not in log.ahead:
+                    status = sink.push_encoded(events, encoded)  # the store reuses the log's JSON
+                else:
+                    status = self._push(log, sink, events)
                 if status == FULL:
                     log.held.add(sink)
                 elif status == DEAD:

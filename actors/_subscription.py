@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import anyio
 import anyio.lowlevel
@@ -146,6 +146,13 @@ class Sink:
     def push(self, events: Sequence[Item]) -> int:
         """Hand over events; returns OK, FULL (block policy: hold the producer) or DEAD (drop me)."""
         raise NotImplementedError
+
+    wants_encoded: ClassVar[bool] = False
+    """A sink that stores events sets this: the bus then hands it the JSON it already made."""
+
+    def push_encoded(self, events: Sequence[RunEvent], encoded: Sequence[bytes]) -> int:
+        """``push`` with each event's JSON bytes (same order), for sinks with ``wants_encoded``."""
+        return self.push(events)
 
     def close(self, error: BaseException | None = None) -> None:
         """End of stream (after the terminal, or ``error`` when the subscription cannot be served)."""

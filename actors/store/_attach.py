@@ -66,7 +66,12 @@ class DurableSink(Sink):
         self._cond: threading.Condition | None = None  # created when a gap fill waits
         self.broken = False
 
+    wants_encoded = True
+
     def push(self, events: Sequence[Any]) -> int:
+        return self.push_encoded(events, None)
+
+    def push_encoded(self, events: Sequence[Any], encoded: Sequence[bytes] | None) -> int:
         # Live events only: subscribed before the run's first event, it never gets a replay block.
         last: RunEvent = events[-1]
         if last.type in _STATE_OF:
@@ -74,7 +79,7 @@ class DurableSink(Sink):
         if self.broken:
             return OK  # a write failed: storing later events would leave a hole
         try:
-            self._binding.store.append(events)
+            self._binding.store.append(events, encoded)  # the bus's JSON: dumped once per event
         except Exception as exc:  # closed store, unsequenced event: never raise on the bus thread
             self._binding.write_failed([self.run_id], exc)
             return OK
