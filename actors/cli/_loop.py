@@ -10,6 +10,7 @@ import typer
 from pydantic import JsonValue
 
 from ._live import exit_code, follow
+from ._runs import DataDir, NoStore, open_system
 
 __all__ = ["register"]
 
@@ -38,9 +39,10 @@ def llms_txt(
     json_lines: Annotated[
         bool, typer.Option("--json", help="Print every event of the loop as one JSON line on stdout, and nothing else.")
     ] = False,
+    data_dir: DataDir = None,
+    no_store: NoStore = False,
 ) -> None:
     """Write whatever part of llms.txt is missing or stale, one section per step, until nothing is left."""
-    from .._system import RunSystem
     from ..llms_txt import LlmsTxtError
     from ..oda import Budget
     from ..oda.llms_loop import start_llms_txt_loop
@@ -55,7 +57,7 @@ def llms_txt(
         "exclude": list(exclude or []),
         "max_file_bytes": max_file_bytes,
     }
-    with RunSystem() as system:
+    with open_system(data_dir, no_store) as system:  # the loop and its steps land in the store
         try:
             handle = start_llms_txt_loop(system, inputs, budget=Budget(max_steps=max_steps))
         except LlmsTxtError as exc:

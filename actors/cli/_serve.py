@@ -12,6 +12,9 @@ from typing import Annotated
 
 import typer
 
+from ..store._paths import resolve_db_path
+from ._runs import DataDir, NoStore
+
 __all__ = ["register"]
 
 _SDK_MODULES = ("mcp", "mcp_types", "uvicorn", "starlette", "httpx2", "sse_starlette")
@@ -37,6 +40,8 @@ def register(app: typer.Typer) -> None:
         allowed_origin: Annotated[
             list[str] | None, typer.Option(help="HTTP: another accepted Origin, e.g. 'https://app.example'.")
         ] = None,
+        data_dir: DataDir = None,
+        no_store: NoStore = False,
     ) -> None:
         """Serve runs over MCP (Model Context Protocol) for MCP clients and agents."""
         try:
@@ -50,9 +55,11 @@ def register(app: typer.Typer) -> None:
             )
             raise typer.Exit(2) from None
         roots = [os.fspath(r) for r in root or []]
+        store = None if no_store else resolve_db_path(None, data_dir)  # runs outlive the server process
         try:
             if http:
                 run_http(
+                    store=store,
                     host=host,
                     port=port,
                     token=token or None,
@@ -61,7 +68,7 @@ def register(app: typer.Typer) -> None:
                     allowed_origins=allowed_origin or [],
                 )
             else:
-                run_stdio(roots)
+                run_stdio(roots, store=store)
         except PathError as exc:
             sys.stderr.write(f"runwire serve: {exc}\n")
             raise typer.Exit(2) from None

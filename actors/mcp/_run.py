@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import anyio
 
@@ -15,11 +16,16 @@ from ._server import build_server
 
 __all__ = ["run_http", "run_stdio"]
 
+StoreArg = str | Path | None
 
-def run_stdio(roots: Sequence[str | os.PathLike[str]] = ()) -> None:
-    """Serve MCP on stdin/stdout until the client closes stdin (then cancel the runs still live)."""
+
+def run_stdio(roots: Sequence[str | os.PathLike[str]] = (), *, store: StoreArg = None) -> None:
+    """Serve MCP on stdin/stdout until the client closes stdin (then cancel the runs still live).
+
+    With ``store`` (a path), runs persist: a restarted server replays them from their cursor.
+    """
     allowed = Roots(roots or [os.getcwd()])
-    with RunSystem() as system:
+    with RunSystem(store=store) as system:
         server = build_server(system, allowed)
         anyio.run(server.run_stdio_async)
 
@@ -32,8 +38,9 @@ def run_http(
     roots: Sequence[str | os.PathLike[str]] = (),
     allowed_hosts: Sequence[str] = (),
     allowed_origins: Sequence[str] = (),
+    store: StoreArg = None,
 ) -> None:
-    """Serve MCP over streamable HTTP at ``/mcp`` until interrupted."""
+    """Serve MCP over streamable HTTP at ``/mcp`` until interrupted (runs persist in ``store``)."""
     allowed = Roots(roots or [os.getcwd()])
     if host not in LOOPBACK and not token:
         sys.stderr.write(
@@ -44,7 +51,7 @@ def run_http(
         sys.stderr.write(
             "runwire: note: Host headers are checked; add the names clients use with --allowed-host NAME:*\n"
         )
-    with RunSystem() as system:
+    with RunSystem(store=store) as system:
         server = build_server(system, allowed, token=token)
         serve_http(
             http_app(server, host=host, allowed_hosts=allowed_hosts, allowed_origins=allowed_origins), host, port
