@@ -26,6 +26,7 @@ BENCHMARKS = {
     "oda_chain": "ODA loop: 1,000 trivial steps, chain gap and steps/s, vs a 10 ms polling chain.",
     "llms_txt": "llms.txt over the stdlib: runwire (with/without subscriber) vs gitingest and repomix.",
     "mcp_stream": "Events/s and delay to a real MCP client over streamable HTTP vs in-process.",
+    "store": "Events/s through the system with the SQLite store on vs off, and the per-commit floor.",
 }
 
 INTRO = """# Benchmarks
@@ -48,7 +49,8 @@ def main(names: list[str]) -> None:
         output = proc.stdout.strip() or proc.stderr.strip()[-2000:]
         print(output, flush=True)
         when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-        machine = f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} cores"
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        machine = f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} cores, load {load}"
         sections[name] = (
             f"## {name}\n\n{BENCHMARKS.get(name, '')}\n\n`python benchmarks/{name}.py` — {when}, {machine}\n\n"
             f"```\n{output}\n```\n"
