@@ -65,6 +65,9 @@ class RunHandle:
         Idempotent: on a run that already ended it changes nothing and returns that terminal.
         """
         rec = self._record
+        hook, rec.cancel_hook = rec.cancel_hook, None
+        if hook is not None and not rec.terminal.done() and hook(reason):
+            return self.wait(timeout)  # e.g. a loop: its running step is cancelled first
         if not rec.terminal.done():
             rec.cancel_requested.set()
             rec.outbox.wake()  # a worker waiting on backpressure re-checks cancellation now

@@ -36,5 +36,8 @@ class RunRecord:
     parent_run_id: str | None = None
     step: int | None = None
     throttle: DeltaThrottle | None = None
+    # Taken (and cleared) by the first cancel(): lets a run that owns others - a loop - cancel
+    # them first (child-first), whoever holds the handle. Returns True when it took over.
+    cancel_hook: Callable[[str], bool] | None = None
     cancel_requested: CancelFlag = field(default_factory=CancelFlag)
     terminal: TerminalSlot[RunEvent] = field(default_factory=TerminalSlot)

@@ -52,6 +52,7 @@ class LoopHandle(RunHandle):
         """Non-blocking half of :meth:`cancel`: once this returns, no new step starts."""
         if self._record.terminal.done():
             return
+        self._record.cancel_hook = None  # this is the child-first path already
         self._stop.set()  # before the message: a decision or terminal already queued sees it
         try:
             self._runner.tell(CancelLoop(reason))

@@ -66,7 +66,14 @@ def start_loop(
         runner.stop(block=False)
         raise
     handle.on_terminal(lambda event: tell_quietly(runner, LoopEnded(event)))
-    return LoopHandle(system, handle, runner, stop)
+    loop = LoopHandle(system, handle, runner, stop)
+    # any cancel of the loop run (a plain RunHandle, MCP's cancel_run, system.close) is child-first
+    def child_first(reason: str) -> bool:
+        loop.request_cancel(reason)
+        return True
+
+    handle._record.cancel_hook = child_first
+    return loop
 
 
 def _loop_pipeline(runner: pykka.ActorRef[Any], deadline: float | None) -> Callable[[RunContext], Any]:

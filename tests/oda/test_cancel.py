@@ -186,16 +186,20 @@ def test_cancel_from_many_threads_gives_one_terminal(system: RunSystem) -> None:
     assert terminal_types(children(system, loop)) == ["run.cancelled"]
 
 
-def test_a_plain_run_handle_cancel_still_stops_the_chain(system: RunSystem) -> None:
-    """Cancelled through the core handle (not the LoopHandle): the loop ends first, then its step."""
+def test_a_plain_run_handle_cancel_stops_the_chain_child_first(system: RunSystem) -> None:
+    """Cancelled through the core handle (MCP's cancel_run, `runwire cancel`): still child-first."""
     gate = Gate()
     loop = system.loop(None, lambda state: Act(gate))
     assert gate.entered.wait(WAIT)
-    terminal = system.handle(loop.run_id).cancel("direct")
+    plain = system.handle(loop.run_id)
+    assert type(plain).__name__ == "RunHandle"
+    terminal = plain.cancel("direct")
     assert terminal.type == "run.cancelled"
     steps = children(system, loop)
-    assert len(steps) == 1 and steps[0].wait(WAIT).type == "run.cancelled"
-    assert steps[0].wait(WAIT).reason == "loop cancelled"
+    assert len(steps) == 1
+    step_terminal = steps[0].wait(WAIT)
+    assert step_terminal.type == "run.cancelled"
+    assert step_terminal.ts <= terminal.ts  # the step's run.cancelled is logged before the loop's
     assert loop.runner.actor_stopped.wait(WAIT)
     assert len(children(system, loop)) == 1
 
