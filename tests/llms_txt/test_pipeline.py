@@ -159,3 +159,25 @@ def test_cancel_mid_run_leaves_no_output_and_no_clone(system: RunSystem, tmp_pat
     assert finished.wait(WAIT)
     assert listing(clones) == []
     assert not out.exists()
+
+
+def test_subscribers_change_no_output_byte(system: RunSystem, project: Path, tmp_path: Path) -> None:
+    """No subscriber, a fast one, and a slow lossless one that holds the producer: same bytes."""
+    import hashlib
+
+    def run(out: Path, mode: str) -> None:
+        inputs = {"source": str(project), "out": str(out), "max_file_bytes": MAX_BYTES}
+        handle = system.start(llms_txt_pipeline, inputs, name="llms_txt")
+        if mode == "fast":
+            list(handle.events(timeout=WAIT))
+        elif mode == "slow":  # buffer of 1 with `block`: the pipeline waits on this reader
+            for event in handle.events(timeout=WAIT, buffer=1, policy="block"):
+                for _ in range(200):  # real work per event, no sleeping
+                    hashlib.sha256(event.model_dump_json().encode()).digest()
+        assert handle.wait(WAIT).type == "run.completed"
+
+    outputs = {}
+    for mode in ("none", "fast", "slow"):
+        run(tmp_path / mode, mode)
+        outputs[mode] = [(tmp_path / mode / name).read_bytes() for name in (LLMS_TXT, LLMS_FULL_TXT)]
+    assert outputs["none"] == outputs["fast"] == outputs["slow"]
