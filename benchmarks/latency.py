@@ -23,7 +23,7 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(__file__))
 from _common import main_one, median_of, run_isolated
-from throughput import DequeBridge, make_event
+from throughput import DequeBridge, bare_pykka_path, make_event
 
 RATE = 10_000
 SECONDS = float(os.environ.get("RUNWIRE_BENCH_LATENCY_S", "10"))
@@ -65,37 +65,9 @@ def bench_floor() -> dict[str, float]:
 
 
 def bench_bare_pykka() -> dict[str, float]:
-    import pykka
-
-    class Relay(pykka.ThreadingActor):
-        def __init__(self, bridge: DequeBridge) -> None:
-            super().__init__()
-            self.bridge = bridge
-
-        def on_receive(self, message: Any) -> None:
-            self.bridge.put_many(message.take())
-
-    class Outbox:
-        def __init__(self, ref: Any) -> None:
-            self.ref, self.items, self.lock, self.scheduled = ref, [], threading.Lock(), False
-
-        def put(self, item: Any) -> None:
-            with self.lock:
-                self.items.append(item)
-                if self.scheduled:
-                    return
-                self.scheduled = True
-            self.ref.tell(self)
-
-        def take(self) -> list[Any]:
-            with self.lock:
-                items, self.items, self.scheduled = self.items, [], False
-                return items
-
     async def main() -> dict[str, float]:
         bridge = DequeBridge(asyncio.get_running_loop())
-        ref = Relay.start(bridge)
-        box = Outbox(ref)
+        ref, box = bare_pykka_path(bridge)
         sent: list[float] = []
         received: list[float] = []
         t = threading.Thread(target=_paced, args=(lambda i: box.put(make_event(i)), sent))

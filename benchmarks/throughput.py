@@ -109,20 +109,18 @@ def bench_floor_b() -> dict[str, float]:
     return {"events_per_s": asyncio.run(main())}
 
 
-def bench_bare_pykka() -> dict[str, float]:
+def bare_pykka_path(bridge: DequeBridge) -> tuple[Any, Any]:
+    """worker -> one pykka actor -> the batched bridge, with no runwire logic: (actor ref, outbox).
+
+    The outbox is the minimum any actor design needs to batch: one tell per batch, not per event.
+    """
     import pykka
 
     class Relay(pykka.ThreadingActor):
-        def __init__(self, bridge: DequeBridge) -> None:
-            super().__init__()
-            self.bridge = bridge
-
         def on_receive(self, message: Any) -> None:
-            self.bridge.put_many(message.take())
+            bridge.put_many(message.take())
 
     class Outbox:
-        """Worker-side batching: one tell per batch, like the minimum any actor design needs."""
-
         def __init__(self, ref: Any) -> None:
             self.ref, self.items, self.lock, self.scheduled = ref, [], threading.Lock(), False
 
@@ -139,10 +137,14 @@ def bench_bare_pykka() -> dict[str, float]:
                 items, self.items, self.scheduled = self.items, [], False
                 return items
 
+    ref = Relay.start()
+    return ref, Outbox(ref)
+
+
+def bench_bare_pykka() -> dict[str, float]:
     async def main() -> float:
         bridge = DequeBridge(asyncio.get_running_loop())
-        ref = Relay.start(bridge)
-        box = Outbox(ref)
+        ref, box = bare_pykka_path(bridge)
         t0 = time.perf_counter()
 
         def produce() -> None:

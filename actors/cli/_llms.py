@@ -20,22 +20,28 @@ run_app = typer.Typer(
     no_args_is_help=True,
 )
 
+# Options shared with `runwire loop llms-txt`.
+Out = Annotated[Path, typer.Option("--out", "-o", help="Where llms.txt and llms-full.txt are written.")]
+BaseUrl = Annotated[
+    str | None, typer.Option("--base-url", help="Make links absolute under this URL (default: relative paths).")
+]
+Exclude = Annotated[
+    list[str] | None, typer.Option("--exclude", "-x", help="A gitignore-style glob to skip (repeatable).")
+]
+MaxFileBytes = Annotated[
+    int, typer.Option("--max-file-bytes", min=1, help="Skip files larger than this (counted as oversized).")
+]
+
 _INPUT_ERRORS = {"LlmsTxtError", "SourceError", "OutputError"}
 
 
 @run_app.command("llms-txt")
 def llms_txt(
     source: Annotated[str, typer.Argument(help="A local directory or a git URL (cloned shallow, then removed).")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write llms.txt and llms-full.txt.")] = Path("."),
-    base_url: Annotated[
-        str | None, typer.Option("--base-url", help="Make links absolute under this URL (default: relative paths).")
-    ] = None,
-    exclude: Annotated[
-        list[str] | None, typer.Option("--exclude", "-x", help="A gitignore-style glob to skip (repeatable).")
-    ] = None,
-    max_file_bytes: Annotated[
-        int, typer.Option("--max-file-bytes", min=1, help="Skip files larger than this (counted as oversized).")
-    ] = 512 * 1024,
+    out: Out = Path("."),
+    base_url: BaseUrl = None,
+    exclude: Exclude = None,
+    max_file_bytes: MaxFileBytes = 512 * 1024,
     json_lines: Annotated[
         bool, typer.Option("--json", help="Print every event as one JSON line on stdout, and nothing else.")
     ] = False,

@@ -10,6 +10,7 @@ import typer
 from pydantic import JsonValue
 
 from ._live import exit_code, follow
+from ._llms import BaseUrl, Exclude, MaxFileBytes, Out
 from ._runs import DataDir, NoStore, open_system
 
 __all__ = ["register"]
@@ -25,16 +26,10 @@ loop_app = typer.Typer(
 @loop_app.command("llms-txt")
 def llms_txt(
     source: Annotated[str, typer.Argument(help="A local directory (each observe reads it afresh).")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Where llms.txt and llms-full.txt live.")] = Path("."),
-    base_url: Annotated[
-        str | None, typer.Option("--base-url", help="Make links absolute under this URL (default: relative paths).")
-    ] = None,
-    exclude: Annotated[
-        list[str] | None, typer.Option("--exclude", "-x", help="A gitignore-style glob to skip (repeatable).")
-    ] = None,
-    max_file_bytes: Annotated[
-        int, typer.Option("--max-file-bytes", min=1, help="Skip files larger than this (counted as oversized).")
-    ] = 512 * 1024,
+    out: Out = Path("."),
+    base_url: BaseUrl = None,
+    exclude: Exclude = None,
+    max_file_bytes: MaxFileBytes = 512 * 1024,
     max_steps: Annotated[int, typer.Option("--max-steps", min=0, help="Budget: steps the loop may start.")] = 64,
     json_lines: Annotated[
         bool, typer.Option("--json", help="Print every event of the loop as one JSON line on stdout, and nothing else.")
