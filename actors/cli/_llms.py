@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import JsonValue
@@ -45,6 +46,21 @@ def llms_txt(
     json_lines: Annotated[
         bool, typer.Option("--json", help="Print every event as one JSON line on stdout, and nothing else.")
     ] = False,
+    lm: Annotated[
+        str | None,
+        typer.Option(
+            "--lm",
+            metavar="MODEL",
+            help="Write the summary and descriptions with this LM (any litellm model string, e.g. "
+            "openai/gpt-4o-mini; its key from the provider's usual environment variable). Needs runwire[dspy].",
+        ),
+    ] = None,
+    lm_base_url: Annotated[
+        str | None,
+        typer.Option(
+            "--lm-base-url", metavar="URL", help="An OpenAI-compatible endpoint for --lm (e.g. a local server)."
+        ),
+    ] = None,
     data_dir: DataDir = None,
     no_store: NoStore = False,
 ) -> None:
@@ -63,6 +79,16 @@ def llms_txt(
         options_from_inputs(inputs)  # bad options: one line, exit 2, before any run starts
     except LlmsTxtError as exc:
         _fail(str(exc))
+    if lm_base_url and not lm:
+        _fail("--lm-base-url needs --lm MODEL")
+    pipeline: Callable[..., Any] = llms_txt_pipeline
+    if lm:
+        try:
+            from ..dspy import lm_pipeline
+
+            pipeline = lm_pipeline(lm, lm_base_url)
+        except (ImportError, ValueError) as exc:
+            _fail(str(exc))
     if not is_git_url(source):
         path = Path(source)
         if not path.exists():
@@ -70,7 +96,7 @@ def llms_txt(
         if not path.is_dir():
             _fail(f"source is not a directory: {source}")
     with open_system(data_dir, no_store) as system:
-        handle = system.start(llms_txt_pipeline, inputs, name="llms-txt")
+        handle = system.start(pipeline, inputs, name="llms-txt")
         terminal = follow(handle, as_json=json_lines)
     if terminal.type == "run.failed" and terminal.error_type in _INPUT_ERRORS:
         if json_lines:
