@@ -67,6 +67,7 @@ def start_loop(
         raise
     handle.on_terminal(lambda event: tell_quietly(runner, LoopEnded(event)))
     loop = LoopHandle(system, handle, runner, stop)
+
     # any cancel of the loop run (a plain RunHandle, MCP's cancel_run, system.close) is child-first
     def child_first(reason: str) -> bool:
         loop.request_cancel(reason)
