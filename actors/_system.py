@@ -314,6 +314,10 @@ class RunSystem:
         if not isinstance(comp, CompletionRunInfo) or not isinstance(bus, BusRunInfo):
             raise RunExpiredError(record.run_id)
         run_info = runner if isinstance(runner, RunnerRunInfo) else RunnerRunInfo(False, False)
+        # The terminal as the *log* has it (the bus fills the slot after appending it), read after
+        # the bus answered: a terminal the CompletionActor decided but the bus has not logged yet
+        # must not show up next to a last_seq that does not include it.
+        terminal = record.terminal.result() if record.terminal.done() else None
         return RunInfo(
             run_id=record.run_id,
             pipeline=record.pipeline_name,
@@ -321,8 +325,8 @@ class RunSystem:
             created_at=record.created_at,
             parent_run_id=record.parent_run_id,
             step=record.step,
-            terminal=comp.terminal,
-            last_seq=bus.last_seq,
+            terminal=terminal,
+            last_seq=max(bus.last_seq, terminal.seq) if terminal is not None else bus.last_seq,
             retained_from=bus.retained_from,
             subscribers=bus.subscribers,
             late_events_dropped=bus.late_events_dropped,

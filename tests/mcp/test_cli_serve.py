@@ -68,7 +68,8 @@ async def test_http_off_loopback_names_warns_without_a_token_and_serves(tmp_path
     host = "127.0.0.2"  # loopback, but not a name the SDK treats as local: runwire still checks Host
     port = _free_port(host)
     proc = subprocess.Popen(
-        [RUNWIRE, "serve", "--http", "--host", host, "--port", str(port), "--root", str(tmp_path)],
+        [RUNWIRE, "serve", "--http", "--host", host, "--port", str(port), "--root", str(tmp_path)]
+        + ["--data-dir", str(tmp_path / "data")],  # a store of its own: list_runs starts empty
         stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL,
         text=True,
