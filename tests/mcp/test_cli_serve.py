@@ -67,9 +67,10 @@ def _free_port(host: str) -> int:
 async def test_http_off_loopback_names_warns_without_a_token_and_serves(tmp_path: Path) -> None:
     host = "127.0.0.2"  # loopback, but not a name the SDK treats as local: runwire still checks Host
     port = _free_port(host)
+    args = ["serve", "--http", "--host", host, "--port", str(port), "--root", str(tmp_path)]
+    args += ["--data-dir", str(tmp_path / "data")]  # a store of its own: list_runs starts empty
     proc = subprocess.Popen(
-        [RUNWIRE, "serve", "--http", "--host", host, "--port", str(port), "--root", str(tmp_path)]
-        + ["--data-dir", str(tmp_path / "data")],  # a store of its own: list_runs starts empty
+        [RUNWIRE, *args],
         stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL,
         text=True,
