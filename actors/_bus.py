@@ -29,11 +29,11 @@ from ._messages import (
     Publish,
     PublishTerminal,
     Resume,
-    Signal,
     Subscribe,
     Unsubscribe,
 )
 from ._record import RunRecord
+from ._shard import ShardActor, internal_failure
 from ._subscription import DEAD, FULL, OK, Replay, Sink
 
 __all__ = ["GAP_REASON_RETENTION", "BusActor", "BusRunInfo"]
@@ -70,9 +70,7 @@ class BusRunInfo:
     closed: bool
 
 
-class BusActor(pykka.ThreadingActor):
-    use_daemon_thread = True
-
+class BusActor(ShardActor):
     def __init__(self, shard: int, retain_events: int = 50_000, retain_bytes: int = 32 * 2**20) -> None:
         super().__init__()
         self.shard = shard
@@ -80,15 +78,6 @@ class BusActor(pykka.ThreadingActor):
         self.retain_bytes = retain_bytes
         self.completion: pykka.ActorRef[Any] | None = None  # set by the system before any run
         self._logs: dict[str, _Log] = {}
-
-    def on_receive(self, message: Any) -> Any:
-        try:
-            return self._handle(message)
-        except Exception as exc:
-            if isinstance(message, Fault) and message.escape:
-                raise
-            self._fault(message, exc)
-            return None
 
     def _handle(self, message: Any) -> Any:
         match message:
@@ -274,14 +263,9 @@ class BusActor(pykka.ThreadingActor):
         )
 
     # -- faults -------------------------------------------------------------------------------
-    def _fault(self, message: Any, exc: Exception) -> None:
-        """A bug while handling a run's message must still end that run with a terminal."""
-        run_id = getattr(message, "run_id", None) or getattr(getattr(message, "record", None), "run_id", None)
-        _log.exception("BusActor shard %d failed handling %r", self.shard, type(message).__name__)
-        if run_id is not None and self.completion is not None:
-            self.completion.tell(
-                Signal(run_id, "fail", error_type="InternalError", message=f"bus fault: {type(exc).__name__}: {exc}")
-            )
+    def _fault(self, run_id: str, exc: Exception) -> None:
+        if self.completion is not None:  # the CompletionActor decides the run's terminal
+            self.completion.tell(internal_failure(run_id, "bus", exc))
 
     def on_failure(
         self,

@@ -27,6 +27,7 @@ from runwire.protocol import RunCancelled, RunCompleted, RunEvent, RunFailed, Ru
 from ._messages import Admit, Close, Fault, InfoRequest, Pause, PublishTerminal, RunEnded, Settle, Signal, Started
 from ._messages import Publish as BusPublish
 from ._record import RunRecord
+from ._shard import ShardActor, internal_failure
 
 __all__ = ["CompletionActor", "CompletionRunInfo", "RunState"]
 
@@ -68,9 +69,7 @@ class CompletionRunInfo:
     discarded_signals: int
 
 
-class CompletionActor(pykka.ThreadingActor):
-    use_daemon_thread = True
-
+class CompletionActor(ShardActor):
     def __init__(self, shard: int, bus: pykka.ActorRef[Any]) -> None:
         super().__init__()
         self.shard = shard
@@ -78,17 +77,10 @@ class CompletionActor(pykka.ThreadingActor):
         self.runner: pykka.ActorRef[Any] | None = None  # set by the system before any run
         self._runs: dict[str, _Run] = {}
 
-    def on_receive(self, message: Any) -> Any:
-        try:
-            return self._handle(message)
-        except Exception as exc:
-            if isinstance(message, Fault) and message.escape:
-                raise
-            _log.exception("CompletionActor shard %d failed handling %s", self.shard, type(message).__name__)
-            run = self._runs.get(getattr(message, "run_id", ""))
-            if run is not None and run.terminal is None:
-                self._decide(run, Signal(run.record.run_id, "fail", error_type="InternalError", message=str(exc)))
-            return None
+    def _fault(self, run_id: str, exc: Exception) -> None:
+        run = self._runs.get(run_id)
+        if run is not None and run.terminal is None:
+            self._decide(run, internal_failure(run_id, "completion", exc))
 
     def _handle(self, message: Any) -> Any:
         match message:

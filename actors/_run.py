@@ -23,6 +23,7 @@ from ._context import RunContext
 from ._errors import Cancelled
 from ._messages import Close, Deadline, Fault, InfoRequest, Pause, RunEnded, Signal, Start, Started, WorkerDone
 from ._record import RunRecord
+from ._shard import ShardActor, internal_failure
 from ._timer import Timer
 from ._workers import AsyncLoop, TaskRef, WorkerPool
 
@@ -62,9 +63,7 @@ def _outcome(run_id: str, result: Any, include_traceback: bool) -> Signal:
     return Signal(run_id, "complete", result=value)
 
 
-class RunActor(pykka.ThreadingActor):
-    use_daemon_thread = True
-
+class RunActor(ShardActor):
     def __init__(
         self,
         shard: int,
@@ -86,18 +85,8 @@ class RunActor(pykka.ThreadingActor):
         self._active: dict[str, _Active] = {}
         self._abandoned: set[str] = set()
 
-    def on_receive(self, message: Any) -> Any:
-        try:
-            return self._handle(message)
-        except Exception as exc:
-            if isinstance(message, Fault) and message.escape:
-                raise
-            _log.exception("RunActor shard %d failed handling %s", self.shard, type(message).__name__)
-            run_id = getattr(message, "run_id", None) or getattr(getattr(message, "record", None), "run_id", None)
-            if run_id is not None:
-                msg = f"runner fault: {type(exc).__name__}: {exc}"
-                self.completion.tell(Signal(run_id, "fail", error_type="InternalError", message=msg))
-            return None
+    def _fault(self, run_id: str, exc: Exception) -> None:
+        self.completion.tell(internal_failure(run_id, "runner", exc))
 
     def _handle(self, message: Any) -> Any:
         match message:
