@@ -96,6 +96,7 @@ class ScriptedServer:
         self._stop = threading.Event()
         self._wake_r, self._wake_w = socket.socketpair()
         self.started = threading.Event()  # set when a stream has sent its first chunk
+        self.hanging = threading.Event()  # set when a stream reached its scripted hang
         self.aborted = threading.Event()  # set when a client went away before the stream ended
         self.finished = threading.Event()  # set when any request has been fully handled
         self._server = _Server(("127.0.0.1", 0), _Handler)
@@ -312,5 +313,6 @@ class _Handler(BaseHTTPRequestHandler):
             return "malformed-sent"
         if reply.hang_after == sent:
             owner.started.set()
+            owner.hanging.set()
             return "hang-aborted" if owner._wait_gone(self.connection) else "stopped"
         return None

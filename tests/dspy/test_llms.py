@@ -117,7 +117,7 @@ def test_cancel_while_the_lm_hangs_closes_its_stream_and_leaves_no_output(
     lm_server.reply_with(Reply(chat_reply(description="never finishes " * 20), hang_after=4))
     out = tmp_path / "out"
     handle = system.start(lm_pipeline(make_lm()), _inputs(project, out))
-    assert lm_server.started.wait(20)
+    assert lm_server.hanging.wait(20)  # the stream sent its chunks and now hangs: cancel then
     cancelled = handle.cancel("stop", timeout=10)
     assert isinstance(cancelled, RunCancelled)
     assert lm_server.aborted.wait(5)
