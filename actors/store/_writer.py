@@ -141,11 +141,27 @@ class Writer(threading.Thread):
             run_ids = list(dict.fromkeys(rid for op in ops for rid in op_run_ids(op)))
             if isinstance(exc, sqlite3.OperationalError) or len(run_ids) <= 1:
                 # Disk full, read-only, busy, I/O: every run of the drain is affected alike.
+                self._record_runs(ops)
                 self._fail(run_ids, exc)
                 return
             self._commit_per_run(ops)  # a constraint broken by one run: isolate it
             return
         self._done(result)
+
+    def _record_runs(self, ops: Sequence[WriteOp]) -> None:
+        """After a failed drain, still record its new runs (small rows) so they can be marked failed.
+
+        A drain that created a run and then appended a huge event rolls back both; without this
+        retry the failed run would vanish from the store instead of showing as ``failed``.
+        """
+        creates = [op for op in ops if isinstance(op, CreateRun)]
+        if not creates or len(creates) == len(ops):
+            return
+        try:
+            self._done(self._transaction(creates))
+        except Exception as exc:
+            self._rollback()
+            log.debug("could not record the runs of a failed drain either: %s", exc)
 
     def _commit_per_run(self, ops: Sequence[WriteOp]) -> None:
         groups: dict[str, list[WriteOp]] = {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -66,6 +67,40 @@ def test_full_disk_fails_the_writes_and_the_store_keeps_serving(open_store: Call
     assert big is not None
     assert (big.state, big.last_seq) == ("failed", seq + 1)
     assert [r.seq for r in store.read_events_raw("next")] == [1, 2, 3, 4]
+
+
+def test_a_run_created_in_a_drain_that_fails_is_still_recorded(open_store: Callable[..., SqliteRunStore]) -> None:
+    """Create + a too-big append in one drain: the rollback must not erase the run itself.
+
+    The writer is held inside a commit listener so both writes are queued before it drains them
+    together (the group commit a busy system does); the run must then be listed and can be failed.
+    """
+    failures = Failures()
+    store = open_store(max_db_bytes=256 * 1024, on_write_error=failures)
+    held, release = threading.Event(), threading.Event()
+
+    def hold_once(acks: object) -> None:
+        if not held.is_set():
+            held.set()
+            release.wait(10)
+
+    remove = store.add_commit_listener(hold_once)
+    store.create_run("gate", "demo")
+    store.append(sample_events("gate", 1, terminal=False))
+    assert held.wait(10)  # the writer is inside the listener: the next writes queue up
+    store.create_run("big", "demo")
+    store.append([TextDelta(run_id="big", seq=1, field="f", text="x" * (2 * 2**20))])
+    release.set()
+    with pytest.raises(StoreWriteError) as info:
+        store.flush(10)
+    remove()
+    assert info.value.run_ids == ("big",)
+    assert failures.run_ids() == {"big"}
+    big = store.get_run("big")
+    assert big is not None and big.last_seq == 0  # recorded, without the event that did not fit
+    store.set_state("big", "failed")
+    store.flush(10)
+    assert store.get_run("big").state == "failed"  # type: ignore[union-attr]
 
 
 def _finished_file(open_store: Callable[..., SqliteRunStore]) -> SqliteRunStore:
