@@ -10,12 +10,12 @@ from runwire.protocol import (
     TERMINAL_TYPES,
     Artifact,
     ArtifactPartial,
+    DeltaBuilder,
     LogLevel,
     RunEvent,
     RunLog,
     RunMilestone,
     RunProgress,
-    TextDelta,
     utc_now,
 )
 
@@ -32,7 +32,7 @@ class RunContext:
     :class:`Cancelled` there once its run is cancelled.
     """
 
-    __slots__ = ("_block", "_cancel", "_ids", "_outbox", "_record", "_throttle", "inputs", "run_id")
+    __slots__ = ("_block", "_cancel", "_delta", "_ids", "_outbox", "_record", "_throttle", "inputs", "run_id")
 
     def __init__(self, record: RunRecord, *, blocking: bool) -> None:
         self._record = record
@@ -40,6 +40,7 @@ class RunContext:
         self._cancel = record.cancel_requested
         self._block = blocking
         self._throttle = record.throttle
+        self._delta: DeltaBuilder | None = None  # made at the first delta: most runs stream none
         self._ids: dict[str, Any] = {"run_id": record.run_id}
         if record.parent_run_id is not None:
             self._ids["parent_run_id"] = record.parent_run_id
@@ -108,7 +109,10 @@ class RunContext:
         """A piece of generated text for ``field`` (token streaming). The hot path: kept lean."""
         if self._cancel.is_set():
             raise Cancelled
-        event = TextDelta(field=field, text=text, artifact_id=artifact_id, ts=utc_now(), **self._ids)
+        build = self._delta
+        if build is None:
+            build = self._delta = DeltaBuilder(self.run_id, self._record.parent_run_id, self._record.step)
+        event = build(field, text, artifact_id)
         if self._throttle is not None:
             self._throttle.add(event, self._block)
         else:

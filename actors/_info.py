@@ -34,3 +34,6 @@ class RunInfo:
     from_store: bool = False
     """Not in this process's memory: a snapshot of the run as the run store has it (a finished run
     replayed after its retention or a restart, or a run in flight in another process)."""
+    retained_bytes: int = 0
+    """What the in-memory log of this run holds, as the JSON bytes of its retained events (text
+    deltas are kept compact and counted by their string lengths: exact for ASCII text)."""

@@ -17,6 +17,7 @@ import anyio
 import anyio.lowlevel
 
 from runwire.protocol import RunEvent, parse_event
+from runwire.protocol._fast import DeltaTuple, expand_delta
 
 from ._coalesce import coalesce
 from ._errors import RunTimeoutError, SubscriberTooSlowError, UnknownRunError
@@ -28,6 +29,7 @@ __all__ = [
     "DEAD",
     "FULL",
     "OK",
+    "LogEntry",
     "POLICIES",
     "Item",
     "Replay",
@@ -55,14 +57,22 @@ POLICIES: tuple[str, ...] = ("block", "coalesce", "disconnect")
 OK, FULL, DEAD = 0, 1, 2
 
 
+LogEntry = bytes | DeltaTuple
+"""How a run's retained log keeps an event: its JSON, or a text delta's compact tuple."""
+
+
+def _decode(entry: LogEntry) -> RunEvent:
+    return parse_event(entry) if type(entry) is bytes else expand_delta(entry)  # type: ignore[arg-type]
+
+
 class Replay:
-    """Retained events handed to a new subscriber as the log keeps them (JSON bytes): parsed
-    lazily by the subscriber, on its own thread, so a late subscriber never stalls the bus."""
+    """Retained events handed to a new subscriber as the log keeps them (:data:`LogEntry`):
+    decoded lazily by the subscriber, on its own thread, so a late subscriber never stalls the bus."""
 
-    __slots__ = ("encoded", "last_seq")
+    __slots__ = ("entries", "last_seq")
 
-    def __init__(self, encoded: list[bytes], last_seq: int) -> None:
-        self.encoded = encoded
+    def __init__(self, entries: list[LogEntry], last_seq: int) -> None:
+        self.entries = entries
         self.last_seq = last_seq
 
     @property
@@ -70,7 +80,7 @@ class Replay:
         return self.last_seq
 
     def events(self) -> Iterator[RunEvent]:
-        return map(parse_event, self.encoded)
+        return map(_decode, self.entries)
 
 
 Item = RunEvent | Replay

@@ -328,6 +328,7 @@ class RunSystem:
             terminal=terminal,
             last_seq=max(bus.last_seq, terminal.seq) if terminal is not None else bus.last_seq,
             retained_from=bus.retained_from,
+            retained_bytes=bus.retained_bytes,
             subscribers=bus.subscribers,
             late_events_dropped=bus.late_events_dropped,
             discarded_signals=comp.discarded_signals,

@@ -27,14 +27,17 @@ from typing import Any
 sys.path.insert(0, os.path.dirname(__file__))
 from _common import REPEATS, fmt, main_one, median_of, run_isolated
 
-from runwire.protocol import TextDelta, utc_now
+from runwire.protocol import DeltaBuilder, TextDelta
 
 N = int(os.environ.get("RUNWIRE_BENCH_N", "200000"))
 
 
+_build_delta = DeltaBuilder("bench")
+
+
 def make_event(i: int) -> TextDelta:
-    """Built exactly as RunContext.delta builds it (validated, explicit UTC ts)."""
-    return TextDelta(run_id="bench", field="answer", text="tok ", ts=utc_now())
+    """Built exactly as RunContext.delta builds it (a DeltaBuilder: checked types, UTC ts)."""
+    return _build_delta("answer", "tok ")
 
 
 class DequeBridge:

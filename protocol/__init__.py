@@ -4,6 +4,7 @@ This package imports nothing from ``runwire.actors`` and starts no thread.
 """
 
 from ._base import EventBase, utc_now
+from ._fast import DeltaBuilder
 from .codec import dump_event, event_json_schema, is_terminal, parse_event
 from .events import (
     TERMINAL_TYPES,
@@ -29,6 +30,7 @@ __all__ = [
     "TERMINAL_TYPES",
     "Artifact",
     "ArtifactPartial",
+    "DeltaBuilder",
     "EventBase",
     "LogLevel",
     "RunCancelled",
