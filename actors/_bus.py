@@ -226,6 +226,11 @@ class BusActor(ShardActor):
             return
         if not log.started or log.held:
             return  # held in the outbox: until run.started is logged / a block subscriber catches up
+        if record.cancel_requested.is_set():
+            # The terminal is on its way and takes what is pending with it (same log, same order).
+            # Draining meanwhile would only keep the producer, this actor and the subscribers
+            # passing the GIL among themselves while the CompletionActor waits for it.
+            return
         events = record.outbox.take()
         if events:
             self._append(log, events)

@@ -86,9 +86,10 @@ class Replay:
 Item = RunEvent | Replay
 
 
-def _expand(items: list[Item]) -> list[RunEvent]:
-    """Parse replay blocks in the consumer's thread (outside every lock)."""
-    if not any(isinstance(item, Replay) for item in items):
+def _expand(items: list[Item], first: bool) -> list[RunEvent]:
+    """Decode replay blocks in the consumer's thread (outside every lock). Only the ``first``
+    batch a sink hands out can hold one: the bus replays in the subscription's first push."""
+    if not first or not any(isinstance(item, Replay) for item in items):
         return items  # type: ignore[return-value]  # the common case: live events only
     out: list[RunEvent] = []
     for item in items:
@@ -206,9 +207,9 @@ class SyncSink(Sink):
                     self._waiting = False
             items = list(self._items)
             self._items.clear()
-            resume = self._taken(items)
+            first, resume = self._last_seq == 0, self._taken(items)
         self._resume(resume)
-        return _expand(items)
+        return _expand(items, first)
 
 
 class AsyncSink(Sink):
@@ -254,7 +255,7 @@ class AsyncSink(Sink):
                 if self._items:
                     items = list(self._items)
                     self._items.clear()
-                    resume = self._taken(items)
+                    first, resume = self._last_seq == 0, self._taken(items)
                     break
                 if self._closed:
                     if self._error is not None:
@@ -263,7 +264,7 @@ class AsyncSink(Sink):
                 event = self._event = anyio.Event()
             await event.wait()
         self._resume(resume)
-        return _expand(items)
+        return _expand(items, first)
 
 
 class EventStream:

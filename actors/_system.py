@@ -81,7 +81,7 @@ class RunSystem:
         *,
         shards: int = 2,
         workers: int = 8,
-        outbox_window: int = 256,
+        outbox_window: int = 128,
         cancel_deadline: float = 5.0,
         retention: float = 300.0,
         include_traceback: bool = False,

@@ -127,7 +127,7 @@ def test_a_cursor_older_than_the_retained_window_is_filled_from_the_store(db: Pa
     emitted, release = threading.Event(), threading.Event()
     with RunSystem(store=db, retain_events=50) as system:
         handle = system.start(_flood_then_hold(emitted, release, 2000))
-        assert emitted.wait(10)  # >= 1700 events are in the log by now (outbox window 256): most trimmed
+        assert emitted.wait(10)  # >= 1700 events are in the log by now (outbox window 128): most trimmed
         if mode == "sync":
             stream = iter(handle.events(timeout=10))
             first = next(stream)  # subscribed mid-run, cursor 0: far behind the retained window
