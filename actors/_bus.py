@@ -16,8 +16,7 @@ from typing import Any
 
 import pykka
 
-from runwire.protocol import RunEvent, RunFailed, StreamGap, TextDelta, dump_event, utc_now
-from runwire.protocol._fast import compact_delta
+from runwire.protocol import RunEvent, RunFailed, StreamGap, dump_event, utc_now
 
 from ._errors import UnknownRunError
 from ._messages import (
@@ -34,23 +33,14 @@ from ._messages import (
     Unsubscribe,
 )
 from ._record import RunRecord
+from ._retained import Replay, RetainedLog
 from ._shard import ShardActor, internal_failure
-from ._subscription import DEAD, FULL, OK, LogEntry, Replay, Sink
+from ._subscription import DEAD, FULL, OK, Sink
 
 __all__ = ["GAP_REASON_RETENTION", "BusActor", "BusRunInfo"]
 
 GAP_REASON_RETENTION = "older events are no longer retained in memory"
 _dump = dump_event
-_compact = compact_delta
-
-
-def _delta_envelope(event: TextDelta) -> int:
-    """JSON bytes of a delta of this run with empty strings, no seq digits, null artifact_id and
-    first_seq and a fractional ts: what :meth:`BusActor._append` adds each delta's own parts to."""
-    blank = event.model_copy(update={"seq": 0, "field": "", "text": "", "artifact_id": None, "first_seq": None})
-    blank.__dict__["ts"] = event.ts.replace(microsecond=1)
-    return len(_dump(blank)) - 1
-
 
 _log = logging.getLogger("runwire.bus")
 
@@ -58,11 +48,7 @@ _log = logging.getLogger("runwire.bus")
 @dataclass(slots=True)
 class _Log:
     record: RunRecord
-    events: list[LogEntry] = field(default_factory=list)  # retained: seq base+1 .. base+len
-    sizes: list[int] = field(default_factory=list)  # each retained event's JSON bytes, for trimming
-    base: int = 0  # seq of the last event trimmed away (0: nothing trimmed)
-    size: int = 0  # JSON bytes of the retained events (text deltas: counted, exact for ASCII text)
-    envelope: int = 0  # this run's _delta_envelope, made at its first delta
+    retained: RetainedLog
     started: bool = False
     terminal: RunEvent | None = None
     sinks: list[Sink] = field(default_factory=list)
@@ -71,7 +57,7 @@ class _Log:
 
     @property
     def last_seq(self) -> int:
-        return self.base + len(self.events)
+        return self.retained.last_seq
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +99,7 @@ class BusActor(ShardActor):
                     log.held.discard(sink)
                     self._drain(log.record)
             case Open(record):
-                self._logs[record.run_id] = _Log(record)
+                self._logs[record.run_id] = _Log(record, RetainedLog(record.run_id, record.parent_run_id, record.step))
             case Close(run_id):
                 self._close(run_id)
             case InfoRequest(run_id):
@@ -128,38 +114,8 @@ class BusActor(ShardActor):
 
     # -- the log ------------------------------------------------------------------------------
     def _append(self, log: _Log, events: list[RunEvent]) -> None:
-        # The log keeps no model objects: they would make the cyclic GC's full collections walk a
-        # long log (measured: p99 delivery 7 ms -> 1 ms without them) and leave the byte bound
-        # vague. Text deltas, the bulk of a log, are kept as flat tuples (~0.2 µs to make, GC-free),
-        # every other kind as its JSON bytes (~1.5 µs, once); see docs/architecture.md.
-        entries, sizes = log.events, log.sizes
-        seq = log.base + len(entries)
-        total = log.size
-        for event in events:
-            seq += 1
-            event.__dict__["seq"] = seq  # built once by the producer; stamped here, never copied
-            if type(event) is TextDelta:
-                delta = _compact(event)
-                artifact_id, first_seq = delta[7], delta[8]
-                size = (
-                    (log.envelope or self._envelope(log, event))
-                    + len(str(seq))
-                    + len(delta[5])  # field, text: their JSON size for ASCII text without escapes
-                    + len(delta[6])
-                    + (0 if artifact_id is None else len(artifact_id) - 2)  # '"id"' instead of 'null'
-                    + (0 if first_seq is None else len(str(first_seq)) - 4)
-                    + (-7 if delta[2].microsecond == 0 else 0)  # no '.ffffff' in the timestamp
-                )
-                entries.append(delta)
-            else:
-                encoded_event = _dump(event)
-                size = len(encoded_event)
-                entries.append(encoded_event)
-            sizes.append(size)
-            total += size
-        log.size = total
-        if len(entries) > self.retain_events or log.size > self.retain_bytes:
-            self._trim(log)
+        log.retained.append(events)  # stamps seq; keeps no GC-tracked object per event
+        log.retained.trim(self.retain_events, self.retain_bytes)
         if log.sinks:
             released = False
             encoded: list[bytes] | None = None
@@ -176,28 +132,6 @@ class BusActor(ShardActor):
                     released |= self._remove(log, sink)
             if released and not log.held:
                 self._drain(log.record)  # after the loop: every sink has this batch first
-
-    @staticmethod
-    def _envelope(log: _Log, event: TextDelta) -> int:
-        log.envelope = _delta_envelope(event)
-        return log.envelope
-
-    def _trim(self, log: _Log) -> None:
-        """Drop the oldest events down to 90% of the limits (amortised: not once per event)."""
-        keep_events = self.retain_events * 9 // 10
-        keep_bytes = self.retain_bytes * 9 // 10
-        events = log.events
-        cut = max(0, len(events) - keep_events)
-        sizes = log.sizes
-        size = log.size - sum(sizes[:cut])
-        while cut < len(events) - 1 and size > keep_bytes:
-            size -= sizes[cut]
-            cut += 1
-        if cut:
-            del events[:cut]
-            del sizes[:cut]
-            log.base += cut
-            log.size = size
 
     @staticmethod
     def _remove(log: _Log, sink: Sink) -> bool:
@@ -267,20 +201,21 @@ class BusActor(ShardActor):
             sink.close(UnknownRunError(run_id))
             return
         backlog: list[RunEvent | Replay] = []
-        if after_seq < log.base:  # older than what is retained: say so, once, first
+        base = log.retained.base
+        if after_seq < base:  # older than what is retained: say so, once, first
             backlog.append(
                 StreamGap(
                     run_id=run_id,
-                    seq=log.base,
+                    seq=base,
                     ts=utc_now(),
                     from_seq=after_seq + 1,
-                    to_seq=log.base,
+                    to_seq=base,
                     reason=GAP_REASON_RETENTION,
                 )
             )
-        start = max(0, after_seq - log.base)
-        if start < len(log.events):  # parsed by the subscriber, on its own thread, not here
-            backlog.append(Replay(log.events[start:], log.base + len(log.events)))
+        replay = log.retained.replay(after_seq)  # decoded by the subscriber, on its own thread
+        if replay is not None:
+            backlog.append(replay)
         status = sink.push(backlog) if backlog else OK
         if status == DEAD:
             return
@@ -305,8 +240,8 @@ class BusActor(ShardActor):
             return None
         return BusRunInfo(
             last_seq=log.last_seq,
-            retained_from=log.base + 1,
-            retained_bytes=log.size,
+            retained_from=log.retained.base + 1,
+            retained_bytes=log.retained.size,
             subscribers=len(log.sinks),
             late_events_dropped=log.record.outbox.late_dropped,
             closed=log.terminal is not None,

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 import anyio
 import anyio.lowlevel
 
-from runwire.protocol import RunEvent, parse_event
-from runwire.protocol._fast import DeltaTuple, expand_delta
+from runwire.protocol import RunEvent
 
 from ._coalesce import coalesce
 from ._errors import RunTimeoutError, SubscriberTooSlowError, UnknownRunError
+from ._retained import Replay
 
 if TYPE_CHECKING:
     from ._system import RunSystem
@@ -29,7 +29,6 @@ __all__ = [
     "DEAD",
     "FULL",
     "OK",
-    "LogEntry",
     "POLICIES",
     "Item",
     "Replay",
@@ -55,32 +54,6 @@ POLICIES: tuple[str, ...] = ("block", "coalesce", "disconnect")
 
 # What ``Sink.push`` tells the bus.
 OK, FULL, DEAD = 0, 1, 2
-
-
-LogEntry = bytes | DeltaTuple
-"""How a run's retained log keeps an event: its JSON, or a text delta's compact tuple."""
-
-
-def _decode(entry: LogEntry) -> RunEvent:
-    return parse_event(entry) if type(entry) is bytes else expand_delta(entry)  # type: ignore[arg-type]
-
-
-class Replay:
-    """Retained events handed to a new subscriber as the log keeps them (:data:`LogEntry`):
-    decoded lazily by the subscriber, on its own thread, so a late subscriber never stalls the bus."""
-
-    __slots__ = ("entries", "last_seq")
-
-    def __init__(self, entries: list[LogEntry], last_seq: int) -> None:
-        self.entries = entries
-        self.last_seq = last_seq
-
-    @property
-    def seq(self) -> int:
-        return self.last_seq
-
-    def events(self) -> Iterator[RunEvent]:
-        return map(_decode, self.entries)
 
 
 Item = RunEvent | Replay
