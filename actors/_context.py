@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import JsonValue
@@ -73,6 +74,15 @@ class RunContext:
         Use it instead of ``time.sleep`` between retries, so a cancel interrupts the wait.
         """
         return self._cancel.wait(timeout)
+
+    def on_cancel(self, callback: Callable[[], object]) -> Callable[[], None]:
+        """Call ``callback`` once when the run is cancelled, on the cancelling thread (at once if it
+        already is); returns a function that unregisters it.
+
+        For blocking calls that cannot check :attr:`cancelled` (a subprocess, a socket read): the
+        callback aborts them, e.g. kills the process. Keep it short and non-blocking.
+        """
+        return self._cancel.add_callback(callback)
 
     def _put(self, event: RunEvent) -> None:
         if self._cancel.is_set():

@@ -23,23 +23,29 @@ T = TypeVar("T")
 
 
 class CancelFlag:
-    """A set-once flag with ``threading.Event``'s ``is_set``/``set``/``wait``."""
+    """A set-once flag with ``threading.Event``'s ``is_set``/``set``/``wait``, and callbacks run
+    once by the thread that sets it (to abort a blocking call that cannot check the flag)."""
 
-    __slots__ = ("_event", "_flag")
+    __slots__ = ("_callbacks", "_event", "_flag")
 
     def __init__(self) -> None:
         self._flag = False
         self._event: threading.Event | None = None
+        self._callbacks: list[Callable[[], object]] | None = None
 
     def is_set(self) -> bool:
         return self._flag
 
     def set(self) -> None:
         with _LAZY:
+            if self._flag:
+                return
             self._flag = True
-            event = self._event
+            event, callbacks, self._callbacks = self._event, self._callbacks, None
         if event is not None:
             event.set()
+        for callback in callbacks or ():
+            _call_quietly(callback)
 
     def wait(self, timeout: float | None = None) -> bool:
         if self._flag:
@@ -51,6 +57,34 @@ class CancelFlag:
                     self._event.set()
             event = self._event
         return event.wait(timeout)
+
+    def add_callback(self, callback: Callable[[], object]) -> Callable[[], None]:
+        """Run ``callback`` when the flag is set (now, on this thread, if it already is); returns
+        a function that unregisters it. A callback that raises is logged, never propagated."""
+        with _LAZY:
+            if not self._flag:
+                if self._callbacks is None:
+                    self._callbacks = []
+                self._callbacks.append(callback)
+                return lambda: self._remove(callback)
+        _call_quietly(callback)
+        return _nothing
+
+    def _remove(self, callback: Callable[[], object]) -> None:
+        with _LAZY:
+            if self._callbacks is not None and callback in self._callbacks:
+                self._callbacks.remove(callback)
+
+
+def _nothing() -> None:
+    return None
+
+
+def _call_quietly(callback: Callable[[], object]) -> None:
+    try:
+        callback()
+    except Exception:
+        _log.exception("a cancel callback raised")
 
 
 class TerminalSlot(Generic[T]):

@@ -108,6 +108,39 @@ def test_sync_pipeline_stops_at_check_cancelled(system: RunSystem) -> None:
     assert stopped.wait(10)
 
 
+def test_on_cancel_hooks_run_once_on_the_cancelling_thread(system: RunSystem) -> None:
+    """ctx.on_cancel aborts blocking calls that cannot check the flag; removed hooks never run."""
+    registered, finished = threading.Event(), threading.Event()
+    calls: list[str] = []
+    late: list[str] = []
+
+    def pipeline(ctx: RunContext) -> None:
+        ctx.on_cancel(lambda: calls.append(threading.current_thread().name))
+        remove = ctx.on_cancel(lambda: calls.append("removed"))
+        remove()
+        ctx.on_cancel(lambda: 1 / 0)  # a hook that raises is logged; the others still run
+        registered.set()
+        ctx.wait_cancelled()
+        ctx.on_cancel(lambda: late.append(threading.current_thread().name))  # already cancelled: runs now
+        finished.set()
+
+    watcher = LogWatcher("a cancel callback raised")
+    logging.getLogger("runwire.signals").addHandler(watcher)
+    try:
+        handle = system.start(pipeline)
+        assert registered.wait(10)
+        handle.cancel()
+        handle.cancel()  # a second cancel runs nothing again
+    finally:
+        logging.getLogger("runwire.signals").removeHandler(watcher)
+    assert calls == [threading.current_thread().name]
+    assert watcher.seen.is_set()
+    assert finished.wait(10)
+    assert len(late) == 1
+    assert late != calls  # the late hook ran at once, on the worker's thread
+    assert handle.wait(10).type == "run.cancelled"
+
+
 def test_async_pipeline_stops_through_its_cancel_scope(system: RunSystem) -> None:
     started, stopped = threading.Event(), threading.Event()
 

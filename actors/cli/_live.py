@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
+from types import FrameType
 from typing import TYPE_CHECKING
 
 from runwire.protocol import RunEvent, dump_event
@@ -19,21 +22,31 @@ EXIT_CODES = {"run.completed": 0, "run.failed": 1, "run.cancelled": 130}
 def follow(handle: RunHandle, *, as_json: bool) -> RunEvent:
     """Stream the run's events to the terminal until its terminal event; return that event.
 
-    Ctrl-C cancels the run (and the returned terminal is its ``run.cancelled``).
+    Ctrl-C cancels the run and the stream goes on to its ``run.cancelled``, so the output holds
+    every event up to the terminal (a KeyboardInterrupt could strike between writing an event and
+    noting it, and lose or repeat it). A second Ctrl-C interrupts at once.
     """
+    previous = signal.getsignal(signal.SIGINT)
+    in_main = threading.current_thread() is threading.main_thread()
+
+    def on_interrupt(signum: int, frame: FrameType | None) -> None:
+        signal.signal(signal.SIGINT, previous)
+        threading.Thread(target=handle.cancel, args=("interrupted (Ctrl-C)",), daemon=True).start()
+
+    if in_main:
+        signal.signal(signal.SIGINT, on_interrupt)
     try:
-        terminal = _follow_json(handle) if as_json else _follow_rich(handle)
+        return _follow_json(handle) if as_json else _follow_rich(handle)
     except BrokenPipeError:  # e.g. `runwire ... --json | head`: the reader left, stop the run
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return handle.cancel("stdout closed")
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # the second Ctrl-C
         terminal = handle.cancel("interrupted (Ctrl-C)")
-        if as_json:
-            sys.stdout.buffer.write(dump_event(terminal) + b"\n")
-            sys.stdout.flush()
-        else:
-            _print_terminal(terminal)
-    return terminal
+        _print_terminal(terminal)
+        return terminal
+    finally:
+        if in_main:
+            signal.signal(signal.SIGINT, previous)
 
 
 def exit_code(terminal: RunEvent) -> int:

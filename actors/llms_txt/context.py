@@ -6,7 +6,7 @@ the runtime; library users who want no events pass nothing and get :class:`NullR
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Protocol
 
 from pydantic import JsonValue
@@ -46,6 +46,10 @@ class Reporter(Protocol):
     ) -> None: ...
 
     def check_cancelled(self) -> None: ...
+
+    def on_cancel(self, callback: Callable[[], object]) -> Callable[[], None]:
+        """Run ``callback`` when the run is cancelled (to kill a subprocess); returns its remover."""
+        ...
 
 
 class PipelineContext(Reporter, Protocol):
@@ -91,6 +95,13 @@ class NullReporter:
 
     def check_cancelled(self) -> None:
         return None
+
+    def on_cancel(self, callback: Callable[[], object]) -> Callable[[], None]:
+        return _nothing
+
+
+def _nothing() -> None:
+    return None
 
 
 class ProgressTracker:

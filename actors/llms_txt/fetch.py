@@ -1,8 +1,9 @@
 """Turn SOURCE (a local directory or a git URL) into a directory on disk.
 
 A URL is cloned shallow with the ``git`` CLI into a fresh temporary directory that is removed on
-every exit path (return, exception, cancellation), so a run never leaves a clone behind. The clone
-is polled rather than waited on, so a cancelled run stops it within a fraction of a second.
+every exit path (return, exception, cancellation), so a run never leaves a clone behind. A cancel
+kills git (and its transport helpers) from the cancelling thread, through the run's ``on_cancel``
+hook: the clone is waited on, never polled.
 """
 
 from __future__ import annotations
@@ -22,10 +23,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 from .errors import SourceError
 
-__all__ = ["FetchedSource", "display_source", "is_git_url", "open_source", "run_git"]
+__all__ = ["FetchedSource", "OnCancel", "display_source", "is_git_url", "open_source", "run_git"]
 
 _URL_RE = re.compile(r"^(?:(?:https?|git|ssh|file|git\+ssh|ssh\+git)://|[\w.+-]+@[\w.-]+:(?!//))", re.IGNORECASE)
-_POLL_SECONDS = 0.1
 _POSIX = os.name == "posix"
 
 
@@ -80,12 +80,27 @@ def _first_error_line(stderr: str) -> str:
     return lines[-1] if lines else "git failed"
 
 
-def run_git(args: list[str], check_cancelled: Callable[[], None], cwd: Path | None = None) -> tuple[int, str, str]:
-    """Run git, checking for cancellation while it runs; on any early exit git and its helpers are killed.
+OnCancel = Callable[[Callable[[], object]], Callable[[], None]]
+"""Registers a callback run when the run is cancelled; returns its unregistering function."""
+
+
+def _never_cancelled(callback: Callable[[], object]) -> Callable[[], None]:
+    return _no_check
+
+
+def run_git(
+    args: list[str],
+    check_cancelled: Callable[[], None],
+    cwd: Path | None = None,
+    on_cancel: OnCancel = _never_cancelled,
+) -> tuple[int, str, str]:
+    """Run git to its end; a cancel (``on_cancel``) kills it and its helpers, then ``check_cancelled``
+    raises. On any early exit git is killed too.
 
     git runs in its own process group (POSIX) so that killing it also stops the transport helpers it
     spawned, which would otherwise keep our pipes open.
     """
+    check_cancelled()
     try:
         proc = subprocess.Popen(
             ["git", *args],
@@ -101,38 +116,39 @@ def run_git(args: list[str], check_cancelled: Callable[[], None], cwd: Path | No
         )
     except FileNotFoundError as exc:
         raise SourceError("cannot fetch a git URL: the 'git' command is not installed") from exc
+    unregister = on_cancel(lambda: _kill_group(proc))
     try:
-        while True:
-            try:
-                out, err = proc.communicate(timeout=_POLL_SECONDS)
-                return proc.returncode, out, err
-            except subprocess.TimeoutExpired:
-                check_cancelled()
+        out, err = proc.communicate()
     finally:
+        unregister()
         if proc.returncode is None:
             _kill_group(proc)
             proc.communicate()
+    check_cancelled()  # killed by a cancel: the run stops here, not with a git error
+    return proc.returncode, out, err
 
 
 def _kill_group(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is not None:
+        return  # already reaped: its pid (and group id) may belong to someone else by now
     if _POSIX:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
     proc.kill()
 
 
-def _head_commit(repo: Path, check_cancelled: Callable[[], None]) -> str | None:
-    code, out, _ = run_git(["rev-parse", "--verify", "--quiet", "HEAD"], check_cancelled, cwd=repo)
+def _head_commit(repo: Path, check_cancelled: Callable[[], None], on_cancel: OnCancel) -> str | None:
+    code, out, _ = run_git(["rev-parse", "--verify", "--quiet", "HEAD"], check_cancelled, repo, on_cancel)
     commit = out.strip()
     return commit if code == 0 and re.fullmatch(r"[0-9a-f]{40,64}", commit) else None
 
 
-def _local_commit(root: Path, check_cancelled: Callable[[], None]) -> str | None:
+def _local_commit(root: Path, check_cancelled: Callable[[], None], on_cancel: OnCancel) -> str | None:
     """HEAD of a local checkout, for the record; None when it is not one or git is missing."""
     if not (root / ".git").exists():
         return None
     try:
-        return _head_commit(root, check_cancelled)
+        return _head_commit(root, check_cancelled, on_cancel)
     except SourceError:
         return None
 
@@ -147,6 +163,7 @@ def open_source(
     *,
     tmp_root: str | os.PathLike[str] | None = None,
     check_cancelled: Callable[[], None] = _no_check,
+    on_cancel: OnCancel = _never_cancelled,
 ) -> Iterator[FetchedSource]:
     """Yield the source as a directory; a clone lives in a temp dir under ``tmp_root`` until the block ends.
 
@@ -163,7 +180,7 @@ def open_source(
         if not local.is_dir():
             raise SourceError(f"source is not a directory: {shown}")
         root = local.resolve()
-        commit = _local_commit(root, check_cancelled)
+        commit = _local_commit(root, check_cancelled, on_cancel)
         yield FetchedSource(root, shown, commit, cloned=False, default_name=root.name or "repository")
         return
     if tmp_root is not None:
@@ -172,10 +189,10 @@ def open_source(
     try:
         dest = tmp / "repo"
         args = ["clone", "--depth", "1", "--quiet", "--no-tags", "--single-branch", "--", source, str(dest)]
-        code, _, err = run_git(args, check_cancelled)
+        code, _, err = run_git(args, check_cancelled, None, on_cancel)
         if code != 0:
             raise SourceError(f"cannot clone {shown}: {_first_error_line(err).replace(source, shown)}")
-        commit = _head_commit(dest, check_cancelled)
+        commit = _head_commit(dest, check_cancelled, on_cancel)
         yield FetchedSource(dest, shown, commit, cloned=True, default_name=_name_from_url(source))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -133,7 +133,9 @@ def generate(
     check_out_dir(out, (LLMS_TXT, LLMS_FULL_TXT))
     progress = ProgressTracker(events)
     progress.update(0.0, "fetching the source", force=True)
-    with open_source(options.source, tmp_root=options.tmp_root, check_cancelled=events.check_cancelled) as src:
+    with open_source(
+        options.source, tmp_root=options.tmp_root, check_cancelled=events.check_cancelled, on_cancel=events.on_cancel
+    ) as src:
         walk = _walk(src, out, options, events)
         events.milestone("repo_fetched", source=src.source, commit=src.commit, cloned=src.cloned, files=walk.seen_files)
         progress.update(0.1, "scanned the tree", force=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -145,6 +145,9 @@ class Recorder:
         self.checks += 1
         if self.cancel_after is not None and self.checks > self.cancel_after:
             raise Cancelled
+
+    def on_cancel(self, callback: Callable[[], object]) -> Callable[[], None]:
+        return lambda: None  # this recorder cancels only at its checks
 
     def _emit(self, kind: str, **payload: Any) -> None:
         self.check_cancelled()

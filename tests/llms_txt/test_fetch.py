@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -66,18 +68,57 @@ def test_clone_is_removed_when_the_run_is_cancelled(repo: tuple[str, str], tmp_p
 
 @pytest.mark.skipif(os.name != "posix" or shutil.which("tail") is None, reason="needs a POSIX shell and tail")
 def test_cancel_kills_a_running_git_and_its_children() -> None:
-    calls = 0
+    """The cancel hook kills git's process group from the cancelling thread: git is waited on, not polled."""
+    registered = threading.Event()
+    hooks: list[Callable[[], object]] = []
+    cancelled = threading.Event()
+
+    def on_cancel(callback: Callable[[], object]) -> Callable[[], None]:
+        hooks.append(callback)
+        registered.set()  # git is running: it was started before its kill was registered
+        return lambda: None
 
     def check() -> None:
-        nonlocal calls
-        calls += 1
-        if calls >= 2:
+        if cancelled.is_set():
             raise Cancelled
 
+    def cancel() -> None:
+        assert registered.wait(10)
+        cancelled.set()
+        for hook in hooks:
+            hook()
+
+    canceller = threading.Thread(target=cancel)
+    canceller.start()
     # `tail -f /dev/null` never exits: the call can only return because the process group was killed
     with pytest.raises(Cancelled):
-        run_git(["-c", "alias.block=!tail -f /dev/null", "block"], check)
-    assert calls == 2
+        run_git(["-c", "alias.block=!tail -f /dev/null", "block"], check, on_cancel=on_cancel)
+    canceller.join(10)
+    assert len(hooks) == 1
+
+
+def test_a_run_cancelled_while_git_clones_ends_cancelled_at_once(tmp_path: Path) -> None:
+    """Through the runtime: cancelling a run blocked in git kills git via ctx.on_cancel."""
+    from runwire.actors import RunContext, RunSystem
+
+    started, left = threading.Event(), threading.Event()
+
+    def pipeline(ctx: RunContext) -> None:
+        def hook(callback: Callable[[], object]) -> Callable[[], None]:
+            remove = ctx.on_cancel(callback)
+            started.set()
+            return remove
+
+        try:
+            run_git(["-c", "alias.block=!tail -f /dev/null", "block"], ctx.check_cancelled, on_cancel=hook)
+        finally:
+            left.set()  # git never exits by itself: only the kill lets the worker get here
+
+    with RunSystem() as system:
+        handle = system.start(pipeline)
+        assert started.wait(10)
+        assert handle.cancel("stop", timeout=10).type == "run.cancelled"
+        assert left.wait(10)
 
 
 def test_url_that_does_not_clone(tmp_path: Path) -> None:
