@@ -27,21 +27,40 @@ def _mergeable(prev: Any, event: TextDelta) -> bool:
 def merge_adjacent(items: Iterable[T]) -> list[T]:
     """Adjacent deltas of the same field become one (new objects: shared events are never mutated).
 
+    A run of n mergeable deltas is joined once (``str.join``), not pairwise: pairwise
+    concatenation copied the growing text n times, quadratic in a slow subscriber's backlog.
     Items that are not events (a replay block of the retained log) are kept as they are.
     """
     merged: list[Any] = []
+    group: list[TextDelta] = []  # adjacent mergeable deltas not yet joined
     for event in items:
+        if isinstance(event, TextDelta):
+            if group and not _mergeable(group[0], event):
+                merged.append(_join(group))
+                group = []
+            group.append(event)
+            continue
+        if group:
+            merged.append(_join(group))
+            group = []
         prev = merged[-1] if merged else None
-        if isinstance(event, TextDelta) and prev is not None and _mergeable(prev, event):
-            assert isinstance(prev, TextDelta)
-            merged[-1] = prev.model_copy(
-                update={"text": prev.text + event.text, "seq": event.seq, "first_seq": prev.first_seq or prev.seq}
-            )
-        elif isinstance(event, StreamGap) and isinstance(prev, StreamGap) and prev.to_seq + 1 >= event.from_seq:
+        if isinstance(event, StreamGap) and isinstance(prev, StreamGap) and prev.to_seq + 1 >= event.from_seq:
             merged[-1] = prev.model_copy(update={"to_seq": max(prev.to_seq, event.to_seq), "seq": event.seq})
         else:
             merged.append(event)
+    if group:
+        merged.append(_join(group))
     return merged
+
+
+def _join(group: list[TextDelta]) -> TextDelta:
+    """One delta covering ``group`` (same field and artifact): ``first_seq..seq`` of the last."""
+    first = group[0]
+    if len(group) == 1:
+        return first
+    return first.model_copy(
+        update={"text": "".join(e.text for e in group), "seq": group[-1].seq, "first_seq": first.first_seq or first.seq}
+    )
 
 
 def coalesce(items: Iterable[T], limit: int) -> list[T]:
