@@ -25,31 +25,31 @@ __all__ = ["Replay", "RetainedLog"]
 _dump = dump_event
 
 
+class _DeltaColumns:
+    """A delta's values besides its text, one list per field (None where the entry is JSON).
+    Made at a run's first delta: a run that streams no text pays for none of it."""
+
+    __slots__ = ("artifacts", "fields", "firsts", "ts")
+
+    def __init__(self, pad: int) -> None:
+        self.ts: list[datetime | None] = [None] * pad
+        self.fields: list[str | None] = [None] * pad
+        self.artifacts: list[str | None] = [None] * pad
+        self.firsts: list[int | None] = [None] * pad
+
+    def all(self) -> tuple[list[datetime | None], list[str | None], list[str | None], list[int | None]]:
+        return self.ts, self.fields, self.artifacts, self.firsts
+
+
 class RetainedLog:
     """Events ``base+1 .. last_seq`` of one run; ``append`` stamps each event's ``seq``."""
 
-    __slots__ = (
-        "_artifacts",
-        "_entries",
-        "_envelope",
-        "_fields",
-        "_firsts",
-        "_parent",
-        "_run_id",
-        "_sizes",
-        "_step",
-        "_ts",
-        "base",
-        "size",
-    )
+    __slots__ = ("_columns", "_entries", "_envelope", "_parent", "_run_id", "_sizes", "_step", "base", "size")
 
     def __init__(self, run_id: str, parent_run_id: str | None, step: int | None) -> None:
         self._run_id, self._parent, self._step = run_id, parent_run_id, step
         self._entries: list[bytes | str] = []  # JSON bytes, or a delta's text
-        self._ts: list[datetime | None] = []  # the other delta columns: None for a JSON entry
-        self._fields: list[str | None] = []
-        self._artifacts: list[str | None] = []
-        self._firsts: list[int | None] = []
+        self._columns: _DeltaColumns | None = None  # the deltas' other values, from the first delta
         self._sizes: list[int] = []  # each entry's JSON bytes, for trimming
         self._envelope = 0  # JSON bytes of this run's delta around its own values, made at the first
         self.base = 0  # seq of the last event trimmed away (0: nothing trimmed)
@@ -63,14 +63,7 @@ class RetainedLog:
         return self.base + len(self._entries)
 
     def append(self, events: list[RunEvent]) -> None:
-        entries, ts_, fields, artifacts, firsts, sizes = (
-            self._entries,
-            self._ts,
-            self._fields,
-            self._artifacts,
-            self._firsts,
-            self._sizes,
-        )
+        entries, sizes, columns = self._entries, self._sizes, self._columns
         run_id, parent, step = self._run_id, self._parent, self._step
         seq = self.base + len(entries)
         total = self.size
@@ -82,15 +75,10 @@ class RetainedLog:
                 type(event) is TextDelta
                 and d["run_id"] == run_id
                 and d["parent_run_id"] == parent
-                and d["step"] == step
+                and d["step"] == step  # a delta of this run's own identity: kept as values
             ):
-                text, field, artifact_id, first_seq, ts = (
-                    d["text"],
-                    d["field"],
-                    d["artifact_id"],
-                    d["first_seq"],
-                    d["ts"],
-                )
+                text, field, artifact_id = d["text"], d["field"], d["artifact_id"]
+                first_seq, ts = d["first_seq"], d["ts"]
                 size = (
                     (self._envelope or self._make_envelope(event))
                     + len(str(seq))
@@ -100,19 +88,22 @@ class RetainedLog:
                     + (0 if first_seq is None else len(str(first_seq)) - 4)
                     + (-7 if ts.microsecond == 0 else 0)  # no '.ffffff' in the timestamp
                 )
+                if columns is None:
+                    columns = self._columns = _DeltaColumns(len(entries))
                 entries.append(text)
-                ts_.append(ts)
-                fields.append(field)
-                artifacts.append(artifact_id)
-                firsts.append(first_seq)
+                columns.ts.append(ts)
+                columns.fields.append(field)
+                columns.artifacts.append(artifact_id)
+                columns.firsts.append(first_seq)
             else:
                 encoded = _dump(event)
                 size = len(encoded)
                 entries.append(encoded)
-                ts_.append(None)
-                fields.append(None)
-                artifacts.append(None)
-                firsts.append(None)
+                if columns is not None:
+                    columns.ts.append(None)
+                    columns.fields.append(None)
+                    columns.artifacts.append(None)
+                    columns.firsts.append(None)
             sizes.append(size)
             total += size
         self.size = total
@@ -136,8 +127,11 @@ class RetainedLog:
             size -= sizes[cut]
             cut += 1
         if cut:
-            for column in (self._entries, self._ts, self._fields, self._artifacts, self._firsts, sizes):
-                del column[:cut]
+            del self._entries[:cut]
+            del sizes[:cut]
+            if self._columns is not None:
+                for column in self._columns.all():
+                    del column[:cut]
             self.base += cut
             self.size = size
 
@@ -146,37 +140,42 @@ class RetainedLog:
         start = max(0, after_seq - self.base)
         if start >= len(self._entries):
             return None
+        columns = self._columns.all() if self._columns is not None else None
         return Replay(
             self._run_id,
             self._parent,
             self._step,
             self.base + start + 1,
-            (
-                self._entries[start:],
-                self._ts[start:],
-                self._fields[start:],
-                self._artifacts[start:],
-                self._firsts[start:],
-            ),
+            self._entries[start:],
+            None
+            if columns is None
+            else (columns[0][start:], columns[1][start:], columns[2][start:], columns[3][start:]),
         )
 
 
-_Columns = tuple[list[bytes | str], list[datetime | None], list[str | None], list[str | None], list[int | None]]
+_Columns = tuple[list[datetime | None], list[str | None], list[str | None], list[int | None]]
 
 
 class Replay:
     """Retained events handed to a new subscriber as the log keeps them: decoded lazily by the
     subscriber, on its own thread, so a late subscriber never stalls the bus."""
 
-    __slots__ = ("_columns", "_first_seq", "_ids", "last_seq")
+    __slots__ = ("_columns", "_entries", "_first_seq", "_ids", "last_seq")
 
     def __init__(
-        self, run_id: str, parent_run_id: str | None, step: int | None, first_seq: int, columns: _Columns
+        self,
+        run_id: str,
+        parent_run_id: str | None,
+        step: int | None,
+        first_seq: int,
+        entries: list[bytes | str],
+        columns: _Columns | None,
     ) -> None:
         self._ids = (run_id, parent_run_id, step)
         self._first_seq = first_seq
+        self._entries = entries
         self._columns = columns
-        self.last_seq = first_seq + len(columns[0]) - 1
+        self.last_seq = first_seq + len(entries) - 1
 
     @property
     def seq(self) -> int:
@@ -184,11 +183,12 @@ class Replay:
 
     def events(self) -> Iterator[RunEvent]:
         run_id, parent, step = self._ids
-        entries, ts_, fields, artifacts, firsts = self._columns
-        for i, entry in enumerate(entries):
+        for i, entry in enumerate(self._entries):
             if isinstance(entry, bytes):
                 yield parse_event(entry)
             else:
+                assert self._columns is not None  # made with the first delta
+                ts_, fields, artifacts, firsts = self._columns
                 yield assemble_delta(
                     run_id,
                     self._first_seq + i,

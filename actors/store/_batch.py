@@ -1,12 +1,15 @@
 """Write messages and how one drain of them becomes SQL inside a single transaction.
 
-Hot path: one ``executemany`` for all events of the drain, integer run keys from a cache of
-in-flight runs (event rowid = key << 32 | seq), the terminal fence checked in Python (a SQL
-trigger measured ~30% slower).
+Hot path: the drain's events go in multi-row INSERTs (128 rows a statement), integer run keys
+from a cache of in-flight runs (event rowid = key << 32 | seq), the terminal fence checked in
+Python (a SQL trigger measured ~30% slower). Why multi-row: sqlite3 releases the GIL around each
+statement step, so ``executemany`` hands the GIL over once per event; with one busy thread beside
+it that measured 347 rows/s against 7,091 for 128-row statements (and 143k vs 203k alone).
 """
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -51,7 +54,27 @@ _INSERT_RUN = (
     "INSERT OR IGNORE INTO runs (run_id, pipeline, inputs, parent_run_id, state, created_at, owner) "
     "VALUES (?, ?, ?, ?, 'pending', ?, ?)"
 )
-_INSERT_EVENT = "INSERT INTO events (id, type, ts, data) VALUES (?, ?, ?, ?)"
+_EVENT_COLUMNS = 4
+_ROWS_PER_INSERT = 128  # 512 parameters: under the 999 of the oldest SQLite builds
+
+
+@functools.cache
+def _insert_events_sql(rows: int) -> str:
+    return "INSERT INTO events (id, type, ts, data) VALUES " + ", ".join(["(?, ?, ?, ?)"] * rows)
+
+
+def _insert_events(cur: sqlite3.Cursor, values: list[object]) -> None:
+    """Insert rows given flat (``_EVENT_COLUMNS`` values each), in chunks of 128, 64, ... 1 rows."""
+    rows, start, i = len(values) // _EVENT_COLUMNS, 0, 0
+    while i < rows:
+        k = _ROWS_PER_INSERT
+        while k > rows - i:
+            k //= 2
+        end = start + k * _EVENT_COLUMNS
+        cur.execute(_insert_events_sql(k), values[start:end])
+        start, i = end, i + k
+
+
 _MARK_STARTED = (
     "UPDATE runs SET started_at = coalesce(started_at, ?), "
     "state = CASE state WHEN 'pending' THEN 'running' ELSE state END WHERE id = ?"
@@ -89,7 +112,7 @@ class _Applier:
         self.owner = owner
         self.result = BatchResult()
         self.ended: dict[str, int] = {}  # runs whose terminal event is in this drain -> its seq
-        self.rows: list[tuple[int, str, float, bytes]] = []
+        self.rows: list[object] = []  # flat: id, type, ts, data for each event
         self.started: list[tuple[float, int]] = []
         self.terminals: list[tuple[str, float, bytes, int, int]] = []
 
@@ -143,7 +166,7 @@ class _Applier:
                 self.reject(run_id, f"event seq {ev.seq} cannot be serialized: {exc}")
                 continue
             etype = ev.type
-            rows.append(((key << SEQ_BITS) | ev.seq, etype, ts, data))
+            rows += ((key << SEQ_BITS) | ev.seq, etype, ts, data)
             acks[run_id] = ev.seq
             if etype in TERMINAL_TYPES:
                 self.terminals.append((_STATE_OF_TERMINAL[etype], ts, data, ev.seq, key))
@@ -168,7 +191,7 @@ class _Applier:
 
     def finish(self) -> BatchResult:
         if self.rows:
-            self.cur.executemany(_INSERT_EVENT, self.rows)
+            _insert_events(self.cur, self.rows)
         if self.started:
             self.cur.executemany(_MARK_STARTED, self.started)
         if self.terminals:
