@@ -22,7 +22,18 @@ __all__ = ["DeltaThrottle"]
 
 
 class DeltaThrottle:
-    __slots__ = ("_due", "_emit", "_interval", "_last", "_lock", "_max_delay", "_pending", "_timer", "_timer_handle")
+    __slots__ = (
+        "_due",
+        "_emit",
+        "_interval",
+        "_last",
+        "_lock",
+        "_max_delay",
+        "_pending",
+        "_tail",
+        "_timer",
+        "_timer_handle",
+    )
 
     def __init__(
         self, max_rate: float, max_delay: float, timer: Timer, emit: Callable[[TextDelta, bool], None]
@@ -35,6 +46,7 @@ class DeltaThrottle:
         self._emit = emit  # (event, block) -> None: puts into the run's outbox
         self._lock = threading.Lock()
         self._pending: list[TextDelta] = []
+        self._tail: list[str] = []  # texts merged into the last pending delta, joined at the flush
         self._last = -1e18
         self._due = False
         self._timer_handle: TimerHandle | None = None
@@ -63,10 +75,20 @@ class DeltaThrottle:
         pending = self._pending
         last = pending[-1] if pending else None
         if last is not None and last.field == event.field and last.artifact_id == event.artifact_id:
-            # only the last one: interleaved fields keep their relative order
-            pending[-1] = last.model_copy(update={"text": last.text + event.text})
+            # only the last one: interleaved fields keep their relative order. The text is joined
+            # once at the flush: a copy of the event per token cost ~3 µs and grew quadratically.
+            tail = self._tail
+            if not tail:
+                tail.append(last.text)
+            tail.append(event.text)
         else:
+            self._join_tail()
             pending.append(event)
+
+    def _join_tail(self) -> None:
+        if self._tail:
+            self._pending[-1] = self._pending[-1].model_copy(update={"text": "".join(self._tail)})
+            self._tail = []
 
     def _flush_locked(self, block: bool) -> None:
         self._due = False
@@ -75,6 +97,7 @@ class DeltaThrottle:
             self._timer_handle = None
         if not self._pending:
             return
+        self._join_tail()
         pending, self._pending = self._pending, []
         self._last = time.monotonic()
         for event in pending:
