@@ -123,7 +123,9 @@ class BusActor(ShardActor):
                 if sink.wants_encoded and sink not in log.ahead:
                     if encoded is None:
                         encoded = [_dump(event) for event in events]
-                    status = sink.push_encoded(events, encoded)  # the store writes JSON
+                    # dumped here, before any subscriber holds these shared objects (a consumer
+                    # that mutated one must not change what the store writes)
+                    status = sink.push_encoded(events, encoded)
                 else:
                     status = self._push(log, sink, events)
                 if status == FULL:

@@ -25,6 +25,9 @@ __all__ = ["Replay", "RetainedLog"]
 _dump = dump_event
 
 
+_Columns = tuple[list[datetime | None], list[str | None], list[str | None], list[int | None]]
+
+
 class _DeltaColumns:
     """A delta's values besides its text, one list per field (None where the entry is JSON).
     Made at a run's first delta: a run that streams no text pays for none of it."""
@@ -37,8 +40,11 @@ class _DeltaColumns:
         self.artifacts: list[str | None] = [None] * pad
         self.firsts: list[int | None] = [None] * pad
 
-    def all(self) -> tuple[list[datetime | None], list[str | None], list[str | None], list[int | None]]:
+    def all(self) -> _Columns:
         return self.ts, self.fields, self.artifacts, self.firsts
+
+    def since(self, start: int) -> _Columns:
+        return self.ts[start:], self.fields[start:], self.artifacts[start:], self.firsts[start:]
 
 
 class RetainedLog:
@@ -54,9 +60,6 @@ class RetainedLog:
         self._envelope = 0  # JSON bytes of this run's delta around its own values, made at the first
         self.base = 0  # seq of the last event trimmed away (0: nothing trimmed)
         self.size = 0  # JSON bytes retained
-
-    def __len__(self) -> int:
-        return len(self._entries)
 
     @property
     def last_seq(self) -> int:
@@ -140,20 +143,8 @@ class RetainedLog:
         start = max(0, after_seq - self.base)
         if start >= len(self._entries):
             return None
-        columns = self._columns.all() if self._columns is not None else None
-        return Replay(
-            self._run_id,
-            self._parent,
-            self._step,
-            self.base + start + 1,
-            self._entries[start:],
-            None
-            if columns is None
-            else (columns[0][start:], columns[1][start:], columns[2][start:], columns[3][start:]),
-        )
-
-
-_Columns = tuple[list[datetime | None], list[str | None], list[str | None], list[int | None]]
+        columns = None if self._columns is None else self._columns.since(start)
+        return Replay(self._run_id, self._parent, self._step, self.base + start + 1, self._entries[start:], columns)
 
 
 class Replay:

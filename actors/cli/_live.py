@@ -40,9 +40,13 @@ def follow(handle: RunHandle, *, as_json: bool) -> RunEvent:
     except BrokenPipeError:  # e.g. `runwire ... --json | head`: the reader left, stop the run
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return handle.cancel("stdout closed")
-    except KeyboardInterrupt:  # the second Ctrl-C
+    except KeyboardInterrupt:  # the second Ctrl-C: stop reading, still say how the run ended
         terminal = handle.cancel("interrupted (Ctrl-C)")
-        _print_terminal(terminal)
+        if as_json:
+            sys.stdout.buffer.write(dump_event(terminal) + b"\n")
+            sys.stdout.flush()
+        else:
+            _print_terminal(terminal)
         return terminal
     finally:
         if in_main:
