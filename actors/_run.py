@@ -5,6 +5,14 @@ async code); the actor only receives the worker's single ``WorkerDone`` and turn
 outcome ``Signal`` for the CompletionActor. Emits go straight from the worker to the bus
 through the run's outbox (see ``_outbox``): relaying each one through this actor would cost a
 thread hop per event for nothing, since ordering is fixed by the bus anyway.
+
+Whatever a pipeline raises ends its run with ``run.failed`` naming the exception, including a
+``BaseException`` that is not an ``Exception`` (``SystemExit`` from ``sys.exit()`` or argparse,
+``KeyboardInterrupt``, ``GeneratorExit``): the pipeline stopped without a result, which is a
+failure. It is not ``run.cancelled`` (that is what ``cancel()`` decided, and precedence depends
+on it) nor a request to stop the process: Python never exits a process for a ``SystemExit``
+raised on a worker thread, and a real Ctrl-C reaches the main thread, not a pipeline. Caught
+here, it neither ends the pool thread nor reaches (and stops) the system's event loop.
 """
 
 from __future__ import annotations
@@ -127,6 +135,9 @@ class RunActor(ShardActor):
 
     def _run_sync(self, record: RunRecord, me: pykka.ActorRef[Any]) -> None:
         """Runs on a pool thread, never on the actor."""
+        if record.cancel_requested.is_set():  # cancelled while queued: it must never start
+            _tell_quietly(me, WorkerDone(record.run_id, None))
+            return
         ctx = RunContext(record, blocking=True)
         signal: Signal | None
         try:
@@ -134,7 +145,7 @@ class RunActor(ShardActor):
             ctx.flush()  # throttled text reaches the log before the outcome can
         except Cancelled:
             signal = None
-        except Exception as exc:
+        except BaseException as exc:  # SystemExit, KeyboardInterrupt too (module docstring)
             signal = failure_signal(record.run_id, exc, self._include_tb)
         else:
             signal = _outcome(record.run_id, result, self._include_tb)
@@ -149,7 +160,7 @@ class RunActor(ShardActor):
             ctx.flush()
         except (Cancelled, asyncio.CancelledError):
             signal = None
-        except Exception as exc:
+        except BaseException as exc:  # caught here, it never reaches (and stops) the loop
             signal = failure_signal(record.run_id, exc, self._include_tb)
         else:
             signal = _outcome(record.run_id, result, self._include_tb)
@@ -167,12 +178,17 @@ class RunActor(ShardActor):
         self._timer.call_later(self._deadline, lambda: _tell_quietly(me, Deadline(run_id)))
 
     def _deadline_passed(self, run_id: str) -> None:
-        active = self._active.pop(run_id, None)
+        active = self._active.get(run_id)
         if active is None:
             return  # the worker stopped in time
-        self._abandoned.add(run_id)
         if active.task is None:
-            self._pool.abandon(run_id)
+            if not self._pool.abandon(run_id):
+                return  # still queued: it never starts (``_run_sync`` skips it), nothing to abandon
+        elif active.task.finished():
+            del self._active[run_id]  # cancelled before its first step: it never ran
+            return
+        del self._active[run_id]
+        self._abandoned.add(run_id)
         _log.warning(
             "run %s ignored cancellation for %.1f s; its worker is abandoned (the run stays cancelled)",
             run_id,

@@ -6,6 +6,7 @@ import contextlib
 import importlib
 import inspect
 import threading
+import time
 import uuid
 import zlib
 from collections import OrderedDict
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 __all__ = ["RunSystem"]
 
 _INPUTS: TypeAdapter[dict[str, JsonValue]] = TypeAdapter(dict[str, JsonValue])
+_STORE_CLOSE_FLOOR = 1.0  # seconds close() still gives the store to commit what is queued
 _EXPIRED_MEMORY = 100_000  # how many expired run_ids are remembered, to say "expired" not "unknown"
 
 
@@ -178,14 +180,19 @@ class RunSystem:
             record.throttle = DeltaThrottle(
                 rate, delay, self._timer, lambda event, block: outbox.put(event, record.cancel_requested, block)
             )
-        if self._records.setdefault(rid, record) is not record:  # atomic under the GIL
-            raise ValueError(f"a run with run_id {rid!r} already exists")
-        self._expired.pop(rid, None)
-        shard.bus.tell(Open(record))
-        shard.completion.tell(Admit(record))
-        if binding is not None:  # after Admit (a write error fails the run), before Start (seq 1 on)
-            self._subscribe(rid, binding.create(record), 0)
-        shard.runner.tell(Start(record))
+        # Under the close lock: a close() either sees this run (and cancels it after its actors
+        # know it) or has already flipped `_closed` (and this start refuses). Only tells inside.
+        with self._close_lock:
+            if self._closed:
+                raise SystemClosedError("the RunSystem is closed; start a new one")
+            if self._records.setdefault(rid, record) is not record:
+                raise ValueError(f"a run with run_id {rid!r} already exists")
+            self._expired.pop(rid, None)
+            shard.bus.tell(Open(record))
+            shard.completion.tell(Admit(record))
+            if binding is not None:  # after Admit (a write error fails the run), before Start (seq 1 on)
+                self._subscribe(rid, binding.create(record), 0)
+            shard.runner.tell(Start(record))
         record.terminal.add_done_callback(lambda _f: self._schedule_expiry(rid))
         return RunHandle(self, record)
 
@@ -357,7 +364,18 @@ class RunSystem:
 
     # -- shutdown -----------------------------------------------------------------------------
     def close(self, timeout: float = 10.0) -> None:
-        """Cancel every live run (reason 'system closed'), wait for their terminals, stop all."""
+        """Cancel every live run (reason 'system closed'), wait for their terminals, stop all.
+
+        ``timeout`` bounds the whole close, every wait included (plus a small constant for the
+        last steps): a worker that ignores its cancel is left behind as a daemon thread.
+        """
+        if timeout < 0:
+            raise ValueError(f"timeout must be >= 0, got {timeout}")
+        deadline = time.monotonic() + timeout
+
+        def left() -> float:
+            return max(0.0, deadline - time.monotonic())
+
         with self._close_lock:
             if self._closed:
                 return
@@ -372,21 +390,19 @@ class RunSystem:
             except pykka.ActorDeadError:
                 pass
         for fut in pending:
-            try:
-                fut.result(timeout)
-            except Exception:
-                continue
+            with contextlib.suppress(Exception):
+                fut.result(left())
         for shard in self._shards:
             for ref in (shard.runner, shard.completion, shard.bus):
                 with contextlib.suppress(pykka.Timeout, pykka.ActorDeadError):
-                    ref.stop(timeout=timeout)
+                    ref.stop(block=left() > 0, timeout=left())
         # workers had their cancel; those that ignore it are daemon threads, left behind after
         # the same grace a cancelled run gets
-        self._loop.stop(min(timeout, self._cancel_deadline))
-        self._pool.shutdown(min(timeout, self._cancel_deadline))
+        self._loop.stop(min(left(), self._cancel_deadline))
+        self._pool.shutdown(min(left(), self._cancel_deadline))
         self._timer.stop()
         if self._store is not None:  # after the bus stopped: every terminal is queued for writing
-            self._store.close()
+            self._store.close(max(left(), _STORE_CLOSE_FLOOR))
 
     @property
     def closed(self) -> bool:

@@ -11,14 +11,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 __all__ = ["AsyncLoop", "TaskRef", "WorkerPool"]
 
 _Job = tuple[str, Callable[[], None]]
+_log = logging.getLogger("runwire.workers")
 
 
 class _Worker:
@@ -67,9 +70,10 @@ class WorkerPool:
             workers = list(self._workers)
         for _ in workers:
             self._jobs.put(None)
+        deadline = time.monotonic() + timeout  # one bound for all: a stuck thread is left behind
         for w in workers:
             if w.thread is not None:
-                w.thread.join(timeout=timeout)
+                w.thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
     def _spawn(self) -> None:
         worker = _Worker()
@@ -92,6 +96,8 @@ class WorkerPool:
                 self._by_key[key] = worker
             try:
                 fn()
+            except BaseException:  # never lose a pool thread to a job (jobs catch their own)
+                _log.exception("worker job for run %s raised", key)
             finally:
                 with self._lock:
                     worker.current = None
@@ -120,6 +126,10 @@ class TaskRef:
         if self.task is not None:
             self.task.cancel()
 
+    def finished(self) -> bool:
+        """True once the task is done (read from any thread: a plain state read)."""
+        return self.task is not None and self.task.done()
+
 
 class AsyncLoop:
     """An asyncio event loop in a daemon thread, owned by the RunSystem, for async pipelines."""
@@ -134,7 +144,13 @@ class AsyncLoop:
     def _run(self, ready: threading.Event) -> None:
         asyncio.set_event_loop(self.loop)
         self.loop.call_soon(ready.set)
-        self.loop.run_forever()
+        while True:
+            try:
+                self.loop.run_forever()
+            except BaseException:  # a task's KeyboardInterrupt/SystemExit escapes run_forever:
+                _log.exception("a task stopped the runwire event loop; restarting it")
+                continue  # the loop keeps serving every other run
+            return  # stop() was called
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> TaskRef:
         """Schedule a coroutine as a task without blocking the caller (no Future per task:
@@ -152,10 +168,11 @@ class AsyncLoop:
 
         if self.loop.is_closed():
             return
+        deadline = time.monotonic() + timeout  # one bound for both waits
         done = asyncio.run_coroutine_threadsafe(_cancel_all(), self.loop)
         with contextlib.suppress(Exception):
             done.result(timeout=timeout)
         self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(timeout=timeout)
+        self._thread.join(timeout=max(0.0, deadline - time.monotonic()))
         if not self._thread.is_alive():
             self.loop.close()

@@ -268,15 +268,21 @@ class StoreBinding:
             sink.wait_acked(seq, GAP_WAIT)
 
     # -- shutdown -----------------------------------------------------------------------------
-    def close(self) -> None:
-        """Let go of the store; one the system opened is closed (which commits what is queued).
+    def close(self, timeout: float | None = None) -> None:
+        """Let go of the store; one the system opened is closed (which commits what is queued,
+        waiting at most ``timeout`` s: a writer still busy then keeps the file's owner lock).
 
         A store the caller passed in stays open, unflushed: its ``flush()`` errors are the caller's.
         """
         for remove in self._removers:
             remove()
         if self.owned:
+            from ._sqlite import SqliteRunStore
+
             try:
-                self.store.close()
+                if isinstance(self.store, SqliteRunStore):  # what the system opens from a path
+                    self.store.close(timeout)
+                else:
+                    self.store.close()
             except (StoreError, TimeoutError) as exc:
                 _log.warning("closing the run store: %s", exc)

@@ -1,0 +1,145 @@
+"""Runs that always end, whatever a hostile pipeline or caller does (issue 13).
+
+Real systems, threads and event loops; no mocks. Waits are on events and terminals, never sleeps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from typing import Any
+
+import pytest
+
+from runwire.actors import RunContext, RunSystem
+
+from .helpers import LogWatcher, assert_well_formed, collect
+
+_BASE_EXITS: list[type[BaseException]] = [SystemExit, KeyboardInterrupt, GeneratorExit]
+
+
+def _sync_raiser(exc_type: type[BaseException]) -> Any:
+    def pipeline(ctx: RunContext) -> None:
+        ctx.log("about to leave")
+        raise exc_type("bye")
+
+    return pipeline
+
+
+def _async_raiser(exc_type: type[BaseException]) -> Any:
+    async def pipeline(ctx: RunContext) -> None:
+        ctx.log("about to leave")
+        await asyncio.sleep(0)
+        raise exc_type("bye")
+
+    return pipeline
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_a_pipeline_raising_a_base_exception_fails_its_run_and_the_workers_survive(kind: str) -> None:
+    """SystemExit, KeyboardInterrupt, GeneratorExit: each run ends run.failed naming it, once;
+    more such runs than workers leave the pool (sync) and the loop (async) serving later runs."""
+    make = _sync_raiser if kind == "sync" else _async_raiser
+    with RunSystem(workers=2) as system:
+        handles = [system.start(make(exc_type)) for _ in range(2) for exc_type in _BASE_EXITS]  # 6 > 2 workers
+        for handle, exc_type in zip(handles, _BASE_EXITS * 2, strict=False):
+            terminal = handle.wait(10)
+            assert terminal.type == "run.failed"
+            assert terminal.error_type == exc_type.__name__
+            assert_well_formed(collect(handle))
+
+        def ok(ctx: RunContext) -> str:
+            return "still here"
+
+        async def ok_async(ctx: RunContext) -> str:
+            await asyncio.sleep(0)
+            return "still here"
+
+        later = system.start(ok if kind == "sync" else ok_async).wait(10)
+        assert later.type == "run.completed" and later.result == "still here"
+        both = threading.Barrier(2, timeout=10)  # passes only if both workers run at once
+
+        def together(ctx: RunContext) -> int:
+            return both.wait()
+
+        pair = [system.start(together) for _ in range(2)]
+        assert [h.wait(15).type for h in pair] == ["run.completed"] * 2
+
+
+def test_a_task_that_stops_the_event_loop_leaves_it_serving_other_runs() -> None:
+    """A KeyboardInterrupt in a task the pipeline spawned escapes the loop's run_forever; the
+    loop comes back and later async runs still end."""
+    with RunSystem() as system:
+
+        async def spawner(ctx: RunContext) -> str:
+            async def rogue() -> None:
+                raise KeyboardInterrupt("from a child task")
+
+            task = asyncio.get_running_loop().create_task(rogue())
+            try:
+                await task
+            except KeyboardInterrupt:
+                return "child raised"
+            return "unreachable"
+
+        first = system.start(spawner).wait(10)
+        assert first.type in {"run.completed", "run.failed"}
+
+        async def ok(ctx: RunContext) -> str:
+            await asyncio.sleep(0)
+            return "alive"
+
+        assert system.start(ok).wait(10).type == "run.completed"
+
+
+def test_a_run_cancelled_while_queued_never_starts_and_is_not_reported_abandoned() -> None:
+    """One worker, held by a pipeline that ignores cancellation; a second run waits in the queue
+    and is cancelled there. Its body must never execute, and no 'abandoned' report may name it."""
+    abandoned = LogWatcher("ignored cancellation")
+    logging.getLogger("runwire.run").addHandler(abandoned)
+    seen: list[str] = []
+    lines = _Lines(seen)
+    logging.getLogger("runwire.run").addHandler(lines)
+    release, holding = threading.Event(), threading.Event()
+    ran = threading.Event()
+    try:
+        with RunSystem(workers=1, shards=1, cancel_deadline=0.2) as system:
+
+            def stubborn(ctx: RunContext) -> None:
+                holding.set()
+                release.wait(30)  # ignores cancellation
+
+            def side_effect(ctx: RunContext) -> str:
+                ran.set()
+                return "should never run"
+
+            holder = system.start(stubborn)
+            assert holding.wait(10)  # the only worker is taken
+            queued = system.start(side_effect)
+            assert next(iter(queued.events(timeout=10))).type == "run.started"
+            assert queued.info().worker_active  # asked after its Start: its job is in the queue
+            assert queued.cancel("not needed").type == "run.cancelled"
+            holder.cancel()  # its deadline comes after the queued run's: both pass while queued
+            assert abandoned.seen.wait(10)
+            # the replacement thread takes the queued run, then this one (FIFO): once this ends,
+            # the queued run was dequeued
+            assert system.start(lambda ctx: "after").wait(10).type == "run.completed"
+            assert not ran.is_set(), "a run cancelled in the queue executed its body"
+            info = queued.info()
+            assert info.state == "cancelled" and not info.worker_abandoned and not info.worker_active
+            assert not [line for line in seen if queued.run_id in line and "ignored cancellation" in line]
+            assert system.get(holder.run_id).worker_abandoned  # the true report is still made
+    finally:
+        release.set()
+        logging.getLogger("runwire.run").removeHandler(abandoned)
+        logging.getLogger("runwire.run").removeHandler(lines)
+
+
+class _Lines(logging.Handler):
+    def __init__(self, into: list[str]) -> None:
+        super().__init__()
+        self.into = into
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.into.append(record.getMessage())
