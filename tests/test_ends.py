@@ -8,14 +8,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from typing import Any
 
 import pytest
 
-from runwire.actors import RunContext, RunSystem
+from runwire.actors import RunContext, RunHandle, RunSystem, SystemClosedError
+from runwire.protocol import TERMINAL_TYPES
 
 from .helpers import LogWatcher, assert_well_formed, collect
 
+CLOSE_SLACK = 1.5  # seconds close() may take past its timeout: the last steps' small constant
 _BASE_EXITS: list[type[BaseException]] = [SystemExit, KeyboardInterrupt, GeneratorExit]
 
 
@@ -143,3 +146,114 @@ class _Lines(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.into.append(record.getMessage())
+
+
+class _SlowName:
+    """A pipeline whose ``__name__`` lookup (made inside ``start()``) waits: a window for close()."""
+
+    def __init__(self, inside: threading.Event, go: threading.Event) -> None:
+        self._inside, self._go = inside, go
+
+    @property
+    def __name__(self) -> str:
+        self._inside.set()
+        self._go.wait(10)
+        return "slow_name"
+
+    def __call__(self, ctx: RunContext) -> str:
+        return "ran"
+
+
+def _start_outcome(system: RunSystem, pipeline: Any) -> Any:
+    try:
+        return system.start(pipeline)
+    except SystemClosedError as exc:
+        return exc
+    except BaseException as exc:  # anything else is a broken promise: report it to the test
+        return exc
+
+
+def test_a_start_racing_close_either_refuses_or_returns_a_handle_that_ends() -> None:
+    """Deterministic interleaving: close() runs to its end while a start() is between its
+    closed-check and the messages it sends. The start must then refuse (SystemClosedError);
+    it must never hand out a run that nobody will end."""
+    inside, go = threading.Event(), threading.Event()
+    system = RunSystem()
+    outcome: list[Any] = []
+    starter = threading.Thread(target=lambda: outcome.append(_start_outcome(system, _SlowName(inside, go))))
+    starter.start()
+    try:
+        assert inside.wait(10)
+        system.close(timeout=5)
+    finally:
+        go.set()
+        starter.join(10)
+    (result,) = outcome
+    if isinstance(result, BaseException):
+        assert isinstance(result, SystemClosedError), repr(result)
+    else:
+        assert result.wait(5).type in TERMINAL_TYPES
+
+
+def test_every_handle_start_returns_while_close_runs_reaches_a_terminal() -> None:
+    """Four threads start runs as fast as they can while another closes the system."""
+    for _ in range(5):
+        system = RunSystem(workers=2)
+        handles: list[RunHandle] = []
+        errors: list[BaseException] = []
+        enough = threading.Event()
+
+        def starter(system: RunSystem = system, handles: list[RunHandle] = handles) -> None:
+            while True:
+                try:
+                    handles.append(system.start(lambda ctx: ctx.log("x")))
+                except SystemClosedError:
+                    return
+                except BaseException as exc:
+                    errors.append(exc)
+                    return
+                if len(handles) >= 200:
+                    enough.set()
+
+        threads = [threading.Thread(target=starter) for _ in range(4)]
+        for t in threads:
+            t.start()
+        assert enough.wait(30)
+        system.close(timeout=10)
+        for t in threads:
+            t.join(10)
+        assert not errors, errors
+        for handle in handles:
+            assert handle.wait(5).type in TERMINAL_TYPES
+
+
+def test_close_timeout_bounds_the_whole_close_even_with_workers_that_never_stop() -> None:
+    """Eight sync pipelines (all the default workers) and one async one ignore cancellation for
+    good: close(timeout=1) returns in about a second, and every run is cancelled."""
+    release = threading.Event()
+    started = threading.Semaphore(0)
+
+    def stubborn(ctx: RunContext) -> None:
+        started.release()
+        release.wait(60)
+
+    async def stubborn_async(ctx: RunContext) -> None:
+        started.release()
+        while not release.is_set():
+            try:
+                await asyncio.sleep(0.05)
+            except asyncio.CancelledError:
+                continue  # swallows its cancel
+
+    try:
+        system = RunSystem(cancel_deadline=30)
+        handles = [system.start(stubborn) for _ in range(8)] + [system.start(stubborn_async)]
+        for _ in handles:
+            assert started.acquire(timeout=10)
+        began = time.monotonic()
+        system.close(timeout=1)
+        took = time.monotonic() - began
+        assert took < 1 + CLOSE_SLACK, f"close(timeout=1) took {took:.1f} s"
+        assert {h.wait(1).type for h in handles} == {"run.cancelled"}
+    finally:
+        release.set()
