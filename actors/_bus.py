@@ -23,6 +23,7 @@ from ._messages import (
     Close,
     Drain,
     Fault,
+    InfoBatch,
     InfoRequest,
     Open,
     Pause,
@@ -104,6 +105,8 @@ class BusActor(ShardActor):
                 self._close(run_id)
             case InfoRequest(run_id):
                 return self._info(run_id)
+            case InfoBatch(run_ids):
+                return {rid: info for rid in run_ids if (info := self._info(rid)) is not None}
             case Pause(release, timeout):
                 release.wait(timeout)
             case Fault(run_id):

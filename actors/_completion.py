@@ -24,7 +24,19 @@ import pykka
 
 from runwire.protocol import RunCancelled, RunCompleted, RunEvent, RunFailed, RunStarted
 
-from ._messages import Admit, Close, Fault, InfoRequest, Pause, PublishTerminal, RunEnded, Settle, Signal, Started
+from ._messages import (
+    Admit,
+    Close,
+    Fault,
+    InfoBatch,
+    InfoRequest,
+    Pause,
+    PublishTerminal,
+    RunEnded,
+    Settle,
+    Signal,
+    Started,
+)
 from ._messages import Publish as BusPublish
 from ._record import RunRecord
 from ._shard import ShardActor, internal_failure
@@ -95,10 +107,9 @@ class CompletionActor(ShardActor):
             case Close(run_id):
                 self._runs.pop(run_id, None)
             case InfoRequest(run_id):
-                run = self._runs.get(run_id)
-                if run is None:
-                    return None
-                return CompletionRunInfo(run.state, run.terminal, run.finish_reason, run.discarded)
+                return self._info(run_id)
+            case InfoBatch(run_ids):
+                return {rid: info for rid in run_ids if (info := self._info(rid)) is not None}
             case Pause(release, timeout):
                 release.wait(timeout)
             case Fault(run_id):
@@ -106,6 +117,12 @@ class CompletionActor(ShardActor):
             case _:
                 raise TypeError(f"CompletionActor got an unknown message: {message!r}")
         return None
+
+    def _info(self, run_id: str) -> CompletionRunInfo | None:
+        run = self._runs.get(run_id)
+        if run is None:
+            return None
+        return CompletionRunInfo(run.state, run.terminal, run.finish_reason, run.discarded)
 
     def _started(self, run_id: str) -> None:
         run = self._runs.get(run_id)

@@ -20,6 +20,7 @@ __all__ = [
     "Deadline",
     "Drain",
     "Fault",
+    "InfoBatch",
     "InfoRequest",
     "Open",
     "Pause",
@@ -171,6 +172,14 @@ class InfoRequest:
     """Asked from outside (with a timeout): this actor's view of one run."""
 
     run_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class InfoBatch:
+    """Asked from outside: this actor's view of several runs at once, ``{run_id: info}``; runs it
+    does not know (expired meanwhile) are left out. One ask per shard lists any number of runs."""
+
+    run_ids: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)

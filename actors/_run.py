@@ -29,7 +29,19 @@ from pydantic import JsonValue, TypeAdapter, ValidationError
 
 from ._context import RunContext
 from ._errors import Cancelled
-from ._messages import Close, Deadline, Fault, InfoRequest, Pause, RunEnded, Signal, Start, Started, WorkerDone
+from ._messages import (
+    Close,
+    Deadline,
+    Fault,
+    InfoBatch,
+    InfoRequest,
+    Pause,
+    RunEnded,
+    Signal,
+    Start,
+    Started,
+    WorkerDone,
+)
 from ._record import RunRecord
 from ._shard import ShardActor, internal_failure
 from ._timer import Timer
@@ -113,6 +125,8 @@ class RunActor(ShardActor):
                 self._abandoned.discard(run_id)
             case InfoRequest(run_id):
                 return RunnerRunInfo(run_id in self._active, run_id in self._abandoned)
+            case InfoBatch(run_ids):
+                return {rid: RunnerRunInfo(rid in self._active, rid in self._abandoned) for rid in run_ids}
             case Pause(release, timeout):
                 release.wait(timeout)
             case Fault(run_id):

@@ -203,7 +203,12 @@ def test_every_handle_start_returns_while_close_runs_reaches_a_terminal() -> Non
         errors: list[BaseException] = []
         enough = threading.Event()
 
-        def starter(system: RunSystem = system, handles: list[RunHandle] = handles) -> None:
+        def starter(
+            system: RunSystem = system,
+            handles: list[RunHandle] = handles,
+            errors: list[BaseException] = errors,
+            enough: threading.Event = enough,
+        ) -> None:
             while True:
                 try:
                     handles.append(system.start(lambda ctx: ctx.log("x")))
@@ -257,3 +262,49 @@ def test_close_timeout_bounds_the_whole_close_even_with_workers_that_never_stop(
         assert {h.wait(1).type for h in handles} == {"run.cancelled"}
     finally:
         release.set()
+
+
+def test_listing_runs_never_raises_for_a_run_that_expires_meanwhile() -> None:
+    """retention=0: runs expire the moment they end, while runs() lists them from other threads."""
+    with RunSystem(retention=0) as system:
+        stop = threading.Event()
+
+        def churn() -> None:
+            while not stop.is_set():
+                batch = [system.start(lambda ctx: ctx.log("brief")) for _ in range(50)]
+                for handle in batch:
+                    handle.wait(10)
+
+        churners = [threading.Thread(target=churn) for _ in range(3)]
+        for t in churners:
+            t.start()
+        try:
+            for i in range(300):
+                infos = system.runs(limit=None if i % 2 else 5)
+                assert all(info.state in {"pending", "running", "completed", "failed", "cancelled"} for info in infos)
+        finally:
+            stop.set()
+            for t in churners:
+                t.join(10)
+
+
+def test_listing_runs_costs_asks_per_shard_not_per_run() -> None:
+    """runs(limit=5) among 1,000 live runs costs a few asks, not three per run: it takes a small
+    multiple of one get() (each is a round of asks to the shard's actors), measured here."""
+    with RunSystem(workers=1) as system:
+        handles = [system.start(lambda ctx: ctx.wait_cancelled(30)) for _ in range(1000)]
+        some = handles[-1].run_id
+        system.get(some)  # warm
+        one_get = min(_timed(lambda: system.get(some)) for _ in range(20))
+        listing = min(_timed(lambda: system.runs(limit=5)) for _ in range(5))
+        newest = system.runs(limit=5)
+        assert [i.run_id for i in newest] == [h.run_id for h in handles[-5:]]
+        assert listing < 200 * one_get, f"runs(limit=5) took {listing * 1e3:.1f} ms, one get {one_get * 1e3:.2f} ms"
+        running = system.runs(state="running", limit=3)
+        assert len(running) == 3 and all(i.state == "running" for i in running)
+
+
+def _timed(fn: Any) -> float:
+    began = time.perf_counter()
+    fn()
+    return time.perf_counter() - began
