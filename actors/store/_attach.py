@@ -9,7 +9,9 @@ producer waits) until the store's commit listener reports progress.
 
 A write the store could not commit fails its run (``run.failed``, ``StoreWriteError``) through
 the completion side; the system goes on serving other runs. Later events of that run are not
-stored, so its stored log stays a contiguous prefix.
+stored, except its terminal: a run the store shows as ended always has its terminal stored (the
+terminal alone, small, is written once more when the run ends; it also marks the run ended, in
+one transaction). A replay declares the events in between with one ``stream.gap``.
 
 Imported only when ``RunSystem(store=...)`` is given: ``import runwire.actors`` loads no SQLite.
 """
@@ -22,7 +24,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
-from runwire.protocol import RunEvent
+from runwire.protocol import TERMINAL_TYPES, RunEvent
 
 from .._subscription import FULL, OK, Sink
 from ._api import RunState, RunStore
@@ -43,17 +45,12 @@ WINDOW: Final = 16_384  # events of one run enqueued but not yet committed befor
 GAP_WAIT: Final = 10.0  # seconds a gap fill waits for the events it needs to be committed
 
 StoreSpec = RunStore | str | os.PathLike[str]
-_STATE_OF: Final[dict[str, RunState]] = {
-    "run.completed": "completed",
-    "run.failed": "failed",
-    "run.cancelled": "cancelled",
-}
 
 
 class DurableSink(Sink):
     """Persists one run's events. ``push``/``close`` on the bus thread, ``acked`` on the writer."""
 
-    __slots__ = ("_acked", "_binding", "_cond", "_final", "_pushed", "broken", "final_type", "run_id")
+    __slots__ = ("_acked", "_binding", "_cond", "_final", "_pushed", "broken", "run_id", "terminal")
 
     def __init__(self, binding: StoreBinding, run_id: str) -> None:
         super().__init__(None, "block")
@@ -62,7 +59,7 @@ class DurableSink(Sink):
         self._pushed = 0  # highest seq handed to the store
         self._acked = 0  # highest seq the store committed
         self._final = 0  # seq of the terminal, once pushed
-        self.final_type = ""  # the terminal's type, once pushed
+        self.terminal: tuple[RunEvent, bytes | None] | None = None  # the terminal (and its JSON), once pushed
         self._cond: threading.Condition | None = None  # created when a gap fill waits
         self.broken = False
 
@@ -74,8 +71,8 @@ class DurableSink(Sink):
     def push_encoded(self, events: Sequence[Any], encoded: Sequence[bytes] | None) -> int:
         # Live events only: subscribed before the run's first event, it never gets a replay block.
         last: RunEvent = events[-1]
-        if last.type in _STATE_OF:
-            self.final_type = last.type
+        if last.type in TERMINAL_TYPES:
+            self.terminal = (last, None if encoded is None else encoded[-1])
         if self.broken:
             return OK  # a write failed: storing later events would leave a hole
         try:
@@ -205,12 +202,12 @@ class StoreBinding:
     def forget(self, sink: DurableSink) -> None:
         if self._sinks.get(sink.run_id) is sink:
             del self._sinks[sink.run_id]
-        state = _STATE_OF.get(sink.final_type)
-        if sink.broken and state is not None:  # best effort: do not look in flight forever
+        if sink.broken and sink.terminal is not None:  # its terminal may be lost with a failed write:
+            event, encoded = sink.terminal  # store it again (a no-op if it is stored); it ends the run
             try:
-                self.store.set_state(sink.run_id, state)
-            except StoreError as exc:
-                _log.debug("could not mark run %s ended: %s", sink.run_id, exc)
+                self.store.append([event], None if encoded is None else [encoded])
+            except StoreError as exc:  # closed: then it stays in flight, and recover() closes it
+                _log.debug("could not store the terminal of run %s: %s", sink.run_id, exc)
 
     def _committed(self, acks: Mapping[str, int]) -> None:
         sinks = self._sinks

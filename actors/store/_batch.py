@@ -139,6 +139,13 @@ class _Applier:
         self.keys[run_id] = key
         return key
 
+    def terminal_stored(self, run_id: str, seq: int) -> bool:
+        """True if the run already ended with its terminal at ``seq`` (cache misses only)."""
+        if run_id in self.ended:
+            return self.ended[run_id] == seq
+        row = self.cur.execute("SELECT terminal_seq FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        return row is not None and row[0] == seq
+
     def create(self, op: CreateRun) -> None:
         self.cur.execute(
             _INSERT_RUN, (op.run_id, op.pipeline, op.inputs_json, op.parent_run_id, op.created_at, self.owner)
@@ -157,6 +164,8 @@ class _Applier:
                 continue  # storing later events of a refused one would leave a hole in the log
             key = keys.get(run_id)
             if key is None:
+                if ev.type in TERMINAL_TYPES and self.terminal_stored(run_id, ev.seq):
+                    continue  # the same terminal again (stored again after a failed write): a no-op
                 key = self.lookup(run_id)
                 if key is None:
                     continue

@@ -24,9 +24,10 @@ from ._api import RunRecord, RunStore
 if TYPE_CHECKING:
     from .._system import RunSystem
 
-__all__ = ["PAGE", "StoredRunHandle", "fill_gap", "stored_info", "stored_pages"]
+__all__ = ["GAP_REASON_NOT_STORED", "PAGE", "StoredRunHandle", "fill_gap", "stored_info", "stored_pages"]
 
 PAGE: Final = 1000  # events per store read: bounds memory however long the run
+GAP_REASON_NOT_STORED: Final = "not stored: a write to the run store failed"
 
 
 def stored_pages(
@@ -44,10 +45,37 @@ def stored_pages(
     while True:
         page = store.read_events(run_id, cursor, PAGE)
         if page:
-            yield page
+            yield _declare_holes(page, cursor)
             cursor = page[-1].seq
         if len(page) < PAGE:
             return
+
+
+def _declare_holes(page: list[RunEvent], cursor: int) -> list[RunEvent]:
+    """``page`` with a ``stream.gap`` before each event that does not follow the one before it.
+
+    A stored log has a hole only where a write failed: the run's terminal was stored afterwards
+    (see ``_attach``). The gap takes the next event's time, so every read of the log is the same.
+    """
+    if page[-1].seq - cursor == len(page):
+        return page  # contiguous: the usual case, checked in O(1)
+    out: list[RunEvent] = []
+    expected = cursor + 1
+    for event in page:
+        if event.seq > expected:
+            out.append(
+                StreamGap(
+                    run_id=event.run_id,
+                    seq=event.seq - 1,
+                    ts=event.ts,
+                    from_seq=expected,
+                    to_seq=event.seq - 1,
+                    reason=GAP_REASON_NOT_STORED,
+                )
+            )
+        out.append(event)
+        expected = event.seq + 1
+    return out
 
 
 def fill_gap(
@@ -67,12 +95,24 @@ def fill_gap(
     cursor = gap.from_seq - 1
     while cursor < gap.to_seq:
         page = store.read_events(gap.run_id, cursor, min(PAGE, gap.to_seq - cursor))
-        if not page or page[0].seq != cursor + 1:
+        kept = _contiguous(page, cursor, gap.to_seq)  # a failed write leaves a hole: stop there
+        if kept:
+            yield kept
+            cursor = kept[-1].seq
+        if len(kept) < len(page) or not kept:
             yield [gap.model_copy(update={"from_seq": cursor + 1})]
             break
-        yield page
-        cursor = page[-1].seq
     yield batch[1:]
+
+
+def _contiguous(page: list[RunEvent], cursor: int, last: int) -> list[RunEvent]:
+    """The leading events of ``page`` that follow ``cursor`` one by one, up to seq ``last``."""
+    if page and page[-1].seq - cursor == len(page) and page[-1].seq <= last:
+        return page
+    n = 0
+    while n < len(page) and page[n].seq == cursor + 1 + n and page[n].seq <= last:
+        n += 1
+    return page[:n]
 
 
 def stored_info(store: RunStore, rec: RunRecord) -> RunInfo:

@@ -191,8 +191,10 @@ def test_a_write_the_store_refuses_fails_that_run_and_others_go_on(db: Path) -> 
             store.flush(10)
             assert store.get_run(small.run_id).state == "completed"  # type: ignore[union-attr]
             stored = store.read_events(big.run_id)
-            assert [e.seq for e in stored] == list(range(1, len(stored) + 1))  # a contiguous prefix
-            assert all(e.type not in TERMINAL_TYPES for e in stored)
+            *prefix, last = stored  # a contiguous prefix, then the terminal (stored even so)
+            assert [e.seq for e in prefix] == list(range(1, len(prefix) + 1))
+            assert all(e.type not in TERMINAL_TYPES for e in prefix)
+            assert dump_event(last) == dump_event(terminal)
             assert store.get_run(big.run_id).state == "failed"  # type: ignore[union-attr]  # not "running"
     finally:
         store.close()
