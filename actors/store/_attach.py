@@ -158,9 +158,7 @@ class StoreBinding:
     def open(cls, spec: StoreSpec, fail_run: Callable[[str, str], None]) -> StoreBinding:
         """Open (a path, or "default": the data dir) or adopt a store, and recover dead runs once."""
         if isinstance(spec, str | os.PathLike):
-            from ._sqlite import SqliteRunStore
-
-            store: RunStore = SqliteRunStore(None if spec == "default" else spec)
+            store: RunStore = _open_path(None if spec == "default" else spec)
             owned = True
         elif isinstance(spec, RunStore):
             store, owned = spec, False
@@ -283,3 +281,23 @@ class StoreBinding:
                     self.store.close()
             except (StoreError, TimeoutError) as exc:
                 _log.warning("closing the run store: %s", exc)
+
+
+def _open_path(path: str | os.PathLike[str] | None) -> RunStore:
+    """The SQLite store at ``path``; a store that cannot be written (a read-only mount or file)
+    is opened read-only instead, with a warning: its runs stay readable, new runs fail with
+    ``StoreWriteError`` when they write. Any other error (corrupt, empty, foreign file) raises."""
+    from ._connect import is_unwritable
+    from ._sqlite import SqliteRunStore
+
+    try:
+        return SqliteRunStore(path)
+    except StoreError as exc:
+        if exc.path is None or not exc.path.is_file() or not is_unwritable(exc):
+            raise
+        try:
+            store = SqliteRunStore(exc.path, read_only=True)
+        except StoreError:
+            raise exc from None
+        _log.warning("run store opened read-only (%s): stored runs are readable, new runs will fail", exc)
+        return store

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import math
 import sqlite3
 from pathlib import Path
@@ -11,7 +12,15 @@ from ._api import Durability
 from ._errors import StoreError
 from ._schema import check_schema
 
-__all__ = ["SYNCHRONOUS", "configure_writer", "connect_reader", "connect_writer", "describe", "wrap_error"]
+__all__ = [
+    "SYNCHRONOUS",
+    "configure_writer",
+    "connect_reader",
+    "connect_writer",
+    "describe",
+    "is_unwritable",
+    "wrap_error",
+]
 
 SYNCHRONOUS: Final[dict[str, str]] = {"off": "OFF", "normal": "NORMAL", "full": "FULL"}
 
@@ -41,8 +50,19 @@ def wrap_error(exc: BaseException, path: Path, action: str) -> StoreError:
     return err
 
 
-def _uri(path: Path, mode: str) -> str:
-    return f"{path.resolve().as_uri()}?mode={mode}"
+def _uri(path: Path, mode: str, immutable: bool = False) -> str:
+    # immutable: a file on a read-only mount, where SQLite cannot create the WAL's -shm file;
+    # it then reads the file without locks, as nobody can write it there
+    return f"{path.resolve().as_uri()}?mode={mode}{'&immutable=1' if immutable else ''}"
+
+
+def is_unwritable(exc: BaseException) -> bool:
+    """True when ``exc`` (or its cause) says the file or its directory cannot be written."""
+    cause = exc.__cause__ if exc.__cause__ is not None else exc
+    if isinstance(cause, OSError):
+        return cause.errno in (errno.EROFS, errno.EACCES, errno.EPERM)
+    name = str(getattr(cause, "sqlite_errorname", "") or "")
+    return name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM"))
 
 
 def connect_writer(
@@ -51,6 +71,7 @@ def connect_writer(
     durability: Durability,
     busy_timeout: float,
     read_only: bool = False,
+    immutable: bool = False,
     max_db_bytes: int | None = None,
 ) -> sqlite3.Connection:
     """The writer's connection, in autocommit mode (transactions are explicit).
@@ -60,7 +81,7 @@ def connect_writer(
     if durability not in SYNCHRONOUS:
         raise ValueError(f"durability must be one of {sorted(SYNCHRONOUS)}, not {durability!r}")
     conn = sqlite3.connect(
-        _uri(path, "ro" if read_only else "rwc"),
+        _uri(path, "ro" if read_only else "rwc", immutable),
         uri=True,
         timeout=busy_timeout,
         isolation_level=None,
@@ -95,10 +116,12 @@ def configure_writer(conn: sqlite3.Connection, path: Path, durability: Durabilit
     conn.execute("PRAGMA journal_size_limit = 67108864")  # keep a big WAL from staying big
 
 
-def connect_reader(path: Path, *, busy_timeout: float, read_only: bool = False) -> sqlite3.Connection:
+def connect_reader(
+    path: Path, *, busy_timeout: float, read_only: bool = False, immutable: bool = False
+) -> sqlite3.Connection:
     """A reader's connection: sees committed data, refuses to write (``query_only``)."""
     conn = sqlite3.connect(
-        _uri(path, "ro" if read_only else "rw"),
+        _uri(path, "ro" if read_only else "rw", immutable),
         uri=True,
         timeout=busy_timeout,
         isolation_level=None,

@@ -48,10 +48,13 @@ class Readers:
     per-thread connection would keep a file handle for every thread that ever read.
     """
 
-    def __init__(self, path: Path, *, busy_timeout: float, read_only: bool, max_idle: int = 8) -> None:
+    def __init__(
+        self, path: Path, *, busy_timeout: float, read_only: bool, immutable: bool = False, max_idle: int = 8
+    ) -> None:
         self.path = path
         self._busy_timeout = busy_timeout
         self._read_only = read_only
+        self._immutable = immutable
         self._max_idle = max_idle
         self._lock = threading.Lock()
         self._idle: list[sqlite3.Connection] = []
@@ -64,7 +67,9 @@ class Readers:
             if self._idle:
                 return self._idle.pop()
         try:
-            return connect_reader(self.path, busy_timeout=self._busy_timeout, read_only=self._read_only)
+            return connect_reader(
+                self.path, busy_timeout=self._busy_timeout, read_only=self._read_only, immutable=self._immutable
+            )
         except sqlite3.Error as exc:
             raise wrap_error(exc, self.path, "opening a read connection") from exc
 

@@ -18,7 +18,7 @@ from runwire.protocol import RunEvent, parse_event
 
 from ._api import RUN_STATES, CommitListener, Durability, RawEvent, RunRecord, RunState, WriteErrorListener
 from ._batch import Append, CreateRun, SetState, WriteOp
-from ._connect import configure_writer, connect_writer, wrap_error
+from ._connect import configure_writer, connect_writer, is_unwritable, wrap_error
 from ._errors import StoreClosedError, StoreError
 from ._maintenance import GcJob, RecoverJob, cutoff_from
 from ._owner import OwnerLock, opening_lock, owners_dir
@@ -38,6 +38,21 @@ def _unix(at: datetime | None) -> float:
     return at.timestamp()
 
 
+def _is_empty_file(path: Path) -> bool:
+    try:
+        return path.is_file() and path.stat().st_size == 0
+    except OSError:
+        return False
+
+
+def _empty_file_error(path: Path) -> StoreError:
+    return StoreError(
+        "the database file is empty (0 bytes): a truncated run store, or a file that is not one; "
+        "it is left as it is. Restore it from a backup, or delete it to start a new store there",
+        path,
+    )
+
+
 class SqliteRunStore:
     """The RunStore on one SQLite file.
 
@@ -49,7 +64,10 @@ class SqliteRunStore:
     dying, the last commits may roll back on power loss), "full" (fsync per commit: survives
     power loss), "off" (no fsync at all; survives the process dying, not the OS).
     ``max_db_bytes`` caps the file; a write past it fails like a full disk.
-    ``read_only`` opens the file read-only: reads work, writes fail through the listeners.
+    ``read_only`` opens the file read-only: reads work, writes fail through the listeners (on a
+    read-only mount, where SQLite cannot create the WAL's ``-shm`` file, it is read as immutable).
+    An empty (0-byte) file is refused: it is what a truncated store looks like, and opening it
+    would silently start an empty one in its place.
     """
 
     def __init__(
@@ -68,13 +86,14 @@ class SqliteRunStore:
         self._lock = threading.Lock()
         self._closed = False
         self._owner: OwnerLock | None = None
+        self._immutable = False  # set when a read-only file is on a read-only mount
         conn = self._open(durability, busy_timeout, read_only, max_db_bytes)
         self._writer = Writer(conn, self._path, self._owner.token if self._owner else "")
         if on_commit is not None:
             self.add_commit_listener(on_commit)
         if on_write_error is not None:
             self.add_write_error_listener(on_write_error)
-        self._readers = Readers(self._path, busy_timeout=busy_timeout, read_only=read_only)
+        self._readers = Readers(self._path, busy_timeout=busy_timeout, read_only=read_only, immutable=self._immutable)
         self._writer.start()
         atexit.register(self.close)
 
@@ -84,19 +103,29 @@ class SqliteRunStore:
         path = self._path
         if path.is_dir():
             raise StoreError("the store path is a directory, not a database file", path)
+        was_empty = _is_empty_file(path)  # before connecting: connecting creates an empty file
+        if read_only and was_empty:
+            raise _empty_file_error(path)
         try:
             if not read_only:
                 path.parent.mkdir(parents=True, exist_ok=True)
             conn = connect_writer(
                 path, durability=durability, busy_timeout=busy_timeout, read_only=read_only, max_db_bytes=max_db_bytes
             )
-        except (sqlite3.Error, OSError) as exc:
+        except sqlite3.Error as exc:
+            if not (read_only and is_unwritable(exc) and path.is_file()):
+                raise wrap_error(exc, path, "opening the run store") from exc
+            conn = self._open_immutable(busy_timeout)  # a read-only mount: no -shm file possible
+        except OSError as exc:
             raise wrap_error(exc, path, "opening the run store") from exc
         try:
             if read_only:
                 prepare_schema(conn, path, read_only=True)
             else:
                 with opening_lock(owners_dir(path)):
+                    # still empty now that no other opener is mid-way: truncated, not just created
+                    if was_empty and _is_empty_file(path):
+                        raise _empty_file_error(path)
                     configure_writer(conn, path, durability)
                     prepare_schema(conn, path)
                 self._owner = OwnerLock.acquire(owners_dir(path))
@@ -105,6 +134,16 @@ class SqliteRunStore:
             if isinstance(exc, sqlite3.Error | OSError):
                 raise wrap_error(exc, path, "opening the run store") from exc
             raise
+        return conn
+
+    def _open_immutable(self, busy_timeout: float) -> sqlite3.Connection:
+        try:
+            conn = connect_writer(
+                self._path, durability="normal", busy_timeout=busy_timeout, read_only=True, immutable=True
+            )
+        except sqlite3.Error as exc:
+            raise wrap_error(exc, self._path, "opening the run store read-only") from exc
+        self._immutable = True
         return conn
 
     # -- writes: enqueue only --------------------------------------------------------------

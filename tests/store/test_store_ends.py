@@ -6,13 +6,20 @@ new RunSystem on the same file, with nothing of the first in memory.
 
 from __future__ import annotations
 
+import json
+import shlex
+import shutil
+import subprocess
+import sys
 import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from runwire.actors import RunContext, RunSystem
-from runwire.actors.store import SqliteRunStore
+from runwire.actors.store import SqliteRunStore, StoreError
 from runwire.actors.store._replay import GAP_REASON_NOT_STORED
 from runwire.protocol import TERMINAL_TYPES, RunEvent, dump_event
 
@@ -108,3 +115,67 @@ def test_an_old_cursor_on_a_run_with_a_failed_write_gets_each_event_once_or_a_ga
             assert [e.reason for e in replay if e.type == "stream.gap"]  # type: ignore[attr-defined]
     finally:
         store.close()
+
+
+def test_an_empty_database_file_is_refused_with_an_error_naming_it(tmp_path: Path) -> None:
+    """A store file truncated to 0 bytes must not open as a new, empty store (its runs gone
+    without a word): every way of opening it refuses, naming the file, and leaves it as it is."""
+    db = tmp_path / "runs.sqlite3"
+    with RunSystem(store=db) as system:
+        system.start(lambda ctx: "kept").wait(10)
+    db.write_bytes(b"")  # truncated
+    for open_it in (
+        lambda: SqliteRunStore(db),
+        lambda: SqliteRunStore(db, read_only=True),
+        lambda: RunSystem(store=db),
+    ):
+        with pytest.raises(StoreError, match="empty") as info:
+            open_it()
+        assert str(db) in str(info.value)
+    assert db.stat().st_size == 0
+    fresh = tmp_path / "new.sqlite3"  # a file that does not exist yet is a new store, as before
+    with RunSystem(store=fresh) as system:
+        assert system.start(lambda ctx: 1).wait(10).type == "run.completed"
+
+
+_READ_ONLY_CHILD = """
+import json, sys, threading
+from runwire.actors import RunSystem
+path, run_id = sys.argv[1], sys.argv[2]
+with RunSystem(store=path) as system:
+    info = system.get(run_id)
+    replay = [e.type for e in system.handle(run_id).events()]
+    ended = threading.Event()  # the run holds until it has a terminal: the store answers first
+    handle = system.start(lambda ctx: ended.wait(10) and "x")
+    handle.on_terminal(lambda terminal: ended.set())
+    new = handle.wait(10)
+    print(json.dumps({"state": info.state, "replay": replay, "new": [new.type, getattr(new, "error_type", None)]}))
+"""
+
+
+def test_a_store_on_a_read_only_mount_is_opened_read_only_and_serves_its_runs(tmp_path: Path) -> None:
+    """A real read-only bind mount (a private mount namespace, so nothing outside sees it):
+    RunSystem(store=path) opens, stored runs are readable, a new run fails with StoreWriteError."""
+    if shutil.which("unshare") is None or subprocess.run(["unshare", "-m", "true"], check=False).returncode:
+        pytest.skip("needs unshare -m (a private mount namespace) for a read-only mount")
+    directory = tmp_path / "ro"
+    directory.mkdir()
+    db = directory / "runs.sqlite3"
+    with RunSystem(store=db) as system:
+        run_id = system.start(lambda ctx: "kept").run_id
+        system.handle(run_id).wait(10)
+    script = (
+        f"mount --bind {directory} {directory} && mount -o remount,bind,ro {directory} && "
+        f"exec {sys.executable} -c {shlex.quote(_READ_ONLY_CHILD)} {db} {run_id}"
+    )
+    done = subprocess.run(
+        ["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result == {
+        "state": "completed",
+        "replay": ["run.started", "run.completed"],
+        "new": ["run.failed", "StoreWriteError"],
+    }
+    assert "opened read-only" in done.stderr
