@@ -18,16 +18,17 @@ from pydantic import JsonValue, TypeAdapter, ValidationError
 
 from runwire.protocol import RunEvent, utc_now
 
-from ._bus import BusActor, BusRunInfo
-from ._completion import CompletionActor, CompletionRunInfo
-from ._errors import RunExpiredError, RunTimeoutError, RunwireError, SystemClosedError, UnknownRunError
+from ._bus import BusActor
+from ._completion import CompletionActor
+from ._errors import RunExpiredError, RunTimeoutError, SystemClosedError, UnknownRunError
 from ._handle import RunHandle
 from ._info import RunInfo
-from ._messages import Admit, Close, Drain, InfoBatch, InfoRequest, Open, Resume, Signal, Start, Subscribe, Unsubscribe
+from ._messages import Admit, Close, Drain, InfoRequest, Open, Resume, Signal, Start, Subscribe, Unsubscribe
 from ._outbox import Outbox
 from ._record import RunRecord
-from ._run import RunActor, RunnerRunInfo, _tell_quietly
+from ._run import RunActor, _tell_quietly
 from ._signals import TerminalSlot
+from ._snapshot import snapshot, snapshots
 from ._subscription import Sink
 from ._throttle import DeltaThrottle
 from ._timer import Timer
@@ -265,8 +266,10 @@ class RunSystem:
         expires while it is listed is left out (or read from the store), never an error. Costs
         one ask per shard actor, however many runs there are.
         """
-        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
-            raise ValueError(f"limit must be an int >= 0 or None, got {limit!r}")
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)):
+            raise TypeError(f"limit must be an int or None, got {type(limit).__name__}")
+        if limit is not None and limit < 0:
+            raise ValueError(f"limit must be >= 0, got {limit}")
         records = sorted(self._records.values(), key=lambda r: r.created_at)
         # without a state filter only the newest `limit` can be kept: ask about those alone
         wanted = records if limit is None or state is not None else records[len(records) - limit :]
@@ -316,44 +319,11 @@ class RunSystem:
 
     def _info(self, record: RunRecord) -> RunInfo:
         shard = self._shards[record.shard]
-        question = InfoRequest(record.run_id)
-        futures = [ref.ask(question, block=False) for ref in (shard.completion, shard.bus, shard.runner)]
-        comp, bus, runner = self._gather(record.shard, futures, f"about run {record.run_id} ")
-        if not isinstance(comp, CompletionRunInfo) or not isinstance(bus, BusRunInfo):
-            raise RunExpiredError(record.run_id)
-        return _run_info(record, comp, bus, runner if isinstance(runner, RunnerRunInfo) else None)
+        return snapshot(record, (shard.completion, shard.bus, shard.runner), self._ask_timeout)
 
     def _infos(self, records: list[RunRecord]) -> list[RunInfo]:
-        """``_info`` for many runs, in their order: one batched ask per shard actor; runs that
-        expired meanwhile are left out."""
-        by_shard: dict[int, list[RunRecord]] = {}
-        for record in records:
-            by_shard.setdefault(record.shard, []).append(record)
-        answers: dict[str, tuple[Any, Any, Any]] = {}
-        asked = []
-        for index, group in by_shard.items():
-            shard = self._shards[index]
-            question = InfoBatch(tuple(r.run_id for r in group))
-            refs = (shard.completion, shard.bus, shard.runner)
-            asked.append((index, [ref.ask(question, block=False) for ref in refs]))
-        for index, futures in asked:
-            comp, bus, runner = (m if isinstance(m, dict) else {} for m in self._gather(index, futures))
-            for rid, c in comp.items():
-                answers[rid] = (c, bus.get(rid), runner.get(rid))
-        infos = []
-        for record in records:
-            comp, bus, runner = answers.get(record.run_id, (None, None, None))
-            if isinstance(comp, CompletionRunInfo) and isinstance(bus, BusRunInfo):
-                infos.append(_run_info(record, comp, bus, runner if isinstance(runner, RunnerRunInfo) else None))
-        return infos
-
-    def _gather(self, shard: int, futures: list[pykka.Future[Any]], about: str = "") -> list[Any]:
-        try:
-            return [f.get(timeout=self._ask_timeout) for f in futures]
-        except pykka.Timeout:
-            raise RunTimeoutError(f"the runtime did not answer {about}in time (shard {shard})") from None
-        except pykka.ActorDeadError as exc:
-            raise RunwireError(f"runtime shard {shard} is down: {exc}") from None
+        refs = [(shard.completion, shard.bus, shard.runner) for shard in self._shards]
+        return snapshots(records, refs, self._ask_timeout)
 
     def _schedule_expiry(self, run_id: str) -> None:
         if self._retention == 0:
@@ -418,29 +388,3 @@ class RunSystem:
     @property
     def closed(self) -> bool:
         return self._closed
-
-
-def _run_info(record: RunRecord, comp: CompletionRunInfo, bus: BusRunInfo, runner: RunnerRunInfo | None) -> RunInfo:
-    run_info = runner if runner is not None else RunnerRunInfo(False, False)
-    # The terminal as the *log* has it (the bus fills the slot after appending it), read after
-    # the bus answered: a terminal the CompletionActor decided but the bus has not logged yet
-    # must not show up next to a last_seq that does not include it.
-    terminal = record.terminal.result() if record.terminal.done() else None
-    return RunInfo(
-        run_id=record.run_id,
-        pipeline=record.pipeline_name,
-        state=comp.state.value,
-        created_at=record.created_at,
-        parent_run_id=record.parent_run_id,
-        step=record.step,
-        terminal=terminal,
-        last_seq=max(bus.last_seq, terminal.seq) if terminal is not None else bus.last_seq,
-        retained_from=bus.retained_from,
-        retained_bytes=bus.retained_bytes,
-        subscribers=bus.subscribers,
-        late_events_dropped=bus.late_events_dropped,
-        discarded_signals=comp.discarded_signals,
-        finish_reason=comp.finish_reason,
-        worker_active=run_info.worker_active,
-        worker_abandoned=run_info.worker_abandoned,
-    )
