@@ -1,7 +1,9 @@
-"""Read each candidate once: decide it is text, estimate its tokens, and describe it.
+"""Read each candidate once: decide it is text, screen it for secrets, estimate its tokens, describe it.
 
-The text is dropped right after (llms-full.txt reads it again while streaming), so memory stays
-flat however large the tree; only the root README and manifests are kept for the project facts.
+The one read is checked on its descriptor (inside the root, a regular file: see safe_open), and
+its screened text is the only text used: it goes to a spool file that llms-full.txt is copied
+from, so no name is opened twice (nothing to swap in between) and memory stays flat however large
+the tree; only the root README and manifests are kept for the project facts.
 """
 
 from __future__ import annotations
@@ -13,10 +15,20 @@ from dataclasses import dataclass, field
 from .classify import Kind, classify
 from .describer import Describer
 from .project import is_project_file
+from .safe_open import read_bytes_inside
 from .scan import Candidate
-from .textio import SkipFile, estimate_tokens, read_text
+from .secrets import SecretFinding, redact_secrets, secret_file_reason
+from .spool import TextSpool
+from .textio import SkipFile, decode_text, estimate_tokens
 
-__all__ = ["Analysis", "FileInfo", "analyze", "count_kinds"]
+__all__ = ["OWN_OUTPUT_MARKS", "Analysis", "FileInfo", "analyze", "count_kinds", "is_own_output", "read_candidate"]
+
+# Phrases only runwire's own llms.txt / llms-full.txt carry (its notes, and the llms-full.txt banner).
+OWN_OUTPUT_MARKS: tuple[str, ...] = (
+    "This index was generated from the repository's own files",
+    "This file holds the full text of the files that llms.txt links",
+)
+_OWN_OUTPUT_NAMES = frozenset({"llms.txt", "llms-full.txt"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +51,8 @@ class Analysis:
     files: list[FileInfo] = field(default_factory=list)
     skipped_files: Counter[str] = field(default_factory=Counter)
     project_texts: dict[str, str] = field(default_factory=dict)
+    secrets: list[SecretFinding] = field(default_factory=list)
+    texts: TextSpool | None = None
 
     @property
     def tokens(self) -> int:
@@ -56,22 +70,69 @@ def _no_progress(done: int, total: int) -> None:
     return None
 
 
+def is_own_output(rel: str, text: str) -> bool:
+    """True for an llms.txt / llms-full.txt that runwire wrote (an earlier run, or the MCP tool's)."""
+    return rel.rsplit("/", 1)[-1] in _OWN_OUTPUT_NAMES and any(mark in text[:8192] for mark in OWN_OUTPUT_MARKS)
+
+
+def read_candidate(
+    root: str, candidate: Candidate, max_file_bytes: int, *, secret_scan: bool = True
+) -> tuple[str, SecretFinding | None]:
+    """The candidate's text, read once from a descriptor checked to be inside ``root``, secrets removed.
+
+    Raises :class:`SkipFile` for everything that is not published: ``secret`` (a credential file
+    or a private key; the finding is on the exception), ``output`` (runwire's own), and the read
+    reasons (``symlink`` when the path now leads out of the root, ``special``, ``binary``...).
+    """
+    name = candidate.rel.rsplit("/", 1)[-1]
+    reason = secret_file_reason(name) if secret_scan else None
+    if reason:
+        raise _SecretSkip(SecretFinding(candidate.rel, (reason,)))
+    text = decode_text(read_bytes_inside(root, candidate.path, max_file_bytes), max_file_bytes)
+    if is_own_output(candidate.rel, text):
+        raise SkipFile("output")
+    if not secret_scan:
+        return text, None
+    screened, finding = redact_secrets(candidate.rel, text)
+    if screened is None:
+        assert finding is not None
+        raise _SecretSkip(finding)
+    return screened, finding
+
+
+class _SecretSkip(SkipFile):
+    def __init__(self, finding: SecretFinding) -> None:
+        super().__init__("secret")
+        self.finding = finding
+
+
 def analyze(
     candidates: Sequence[Candidate],
     describer: Describer,
     *,
     max_file_bytes: int,
+    root: str,
     on_file: Callable[[int, int], None] = _no_progress,
+    texts: TextSpool | None = None,
+    secret_scan: bool = True,
 ) -> Analysis:
-    """Read, check and describe every candidate; ``on_file(done, total)`` runs after each one."""
-    result = Analysis()
+    """Read, screen and describe every candidate; ``on_file(done, total)`` runs after each one.
+
+    ``root`` is the real path every file must stay inside; ``texts`` keeps each text for llms-full.txt.
+    """
+    result = Analysis(texts=texts)
     total = len(candidates)
     for done, candidate in enumerate(candidates, 1):
         try:
-            text = read_text(candidate.path, max_file_bytes)
+            text, finding = read_candidate(root, candidate, max_file_bytes, secret_scan=secret_scan)
+        except _SecretSkip as skipped:
+            result.skipped_files["secret"] += 1
+            result.secrets.append(skipped.finding)
         except SkipFile as skipped:
             result.skipped_files[skipped.reason] += 1
         else:
+            if finding is not None:
+                result.secrets.append(finding)
             described = describer.describe(candidate.rel, text)
             result.files.append(
                 FileInfo(
@@ -84,6 +145,8 @@ def analyze(
                     description=described.description,
                 )
             )
+            if texts is not None:
+                texts.put(candidate.rel, text)
             if is_project_file(candidate.rel):
                 result.project_texts[candidate.rel] = text
         on_file(done, total)

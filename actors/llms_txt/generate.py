@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,8 +25,9 @@ from .ignore import IgnoreRules
 from .output import AtomicTextFile, WrittenFile, atomic_outputs, check_out_dir
 from .project import detect_project
 from .render import Section, build_sections, full_file_header, render_intro, render_notes, render_section
-from .scan import WalkResult, walk_tree
-from .textio import CHARS_PER_TOKEN, SkipFile, estimate_tokens, read_text
+from .scan import WalkResult, path_key, walk_tree
+from .spool import TextSpool
+from .textio import CHARS_PER_TOKEN, estimate_tokens
 
 __all__ = [
     "DEFAULT_MAX_FILE_BYTES",
@@ -33,8 +35,10 @@ __all__ = [
     "FULL_NOTE",
     "LLMS_FULL_TXT",
     "LLMS_TXT",
+    "PARTIAL_CHUNK_BYTES",
     "Options",
     "generate",
+    "utf8_chunks",
 ]
 
 LLMS_TXT = "llms.txt"
@@ -43,7 +47,7 @@ DEFAULT_MAX_FILE_BYTES = 512 * 1024
 DEFAULT_PARTIAL_LIMIT = 1 << 20
 INLINE_CONTENT_LIMIT = 64 * 1024
 MEDIA_TYPE = "text/markdown"
-_PARTIAL_CHUNK = 16 * 1024
+PARTIAL_CHUNK_BYTES = 16 * 1024
 _URL_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://\S+$")
 FULL_NOTE = (
     "This file holds the full text of the files that llms.txt links, section by section in the same order; "
@@ -63,6 +67,8 @@ class Options:
     default_excludes: bool = True
     tmp_root: str | None = None
     partial_limit: int = DEFAULT_PARTIAL_LIMIT
+    include_vendored: bool = False
+    secret_scan: bool = True
 
     def validate(self) -> None:
         """Raise :class:`LlmsTxtError` for option values that cannot work."""
@@ -83,8 +89,25 @@ class _Output:
     content: str | None
 
 
+def utf8_chunks(text: str, limit: int = PARTIAL_CHUNK_BYTES) -> list[str]:
+    """``text`` cut into pieces of at most ``limit`` UTF-8 bytes each, never inside a character."""
+    data = text.encode("utf-8")
+    chunks: list[str] = []
+    start = 0
+    while start < len(data):
+        end = min(start + limit, len(data))
+        while end < len(data) and (data[end] & 0xC0) == 0x80:  # a continuation byte: back off to the start
+            end -= 1
+        chunks.append(data[start:end].decode("utf-8"))
+        start = end
+    return chunks
+
+
 class _Stream:
-    """One output file plus its ``artifact.partial`` stream (buffered, and capped at ``budget`` chars)."""
+    """One output file plus its ``artifact.partial`` stream (buffered, and capped at ``budget`` chars).
+
+    Each partial carries at most :data:`PARTIAL_CHUNK_BYTES` of UTF-8, however large one write is.
+    """
 
     def __init__(self, handle: AtomicTextFile, reporter: Reporter, artifact_id: str, budget: int | None) -> None:
         self.handle = handle
@@ -107,15 +130,16 @@ class _Stream:
                 self._reporter.log(f"{self._id}: partial stream capped; the artifact event has the whole file")
         self._pending.append(text)
         self._pending_chars += len(text)
-        if self._pending_chars >= _PARTIAL_CHUNK:
+        if self._pending_chars >= PARTIAL_CHUNK_BYTES:
             self.flush()
 
     def flush(self) -> None:
         if self._pending:
-            chunk = "".join(self._pending)
+            text = "".join(self._pending)
             self._pending.clear()
             self._pending_chars = 0
-            self._reporter.artifact_partial(self._id, chunk)
+            for chunk in utf8_chunks(text):
+                self._reporter.artifact_partial(self._id, chunk)
 
 
 def _json_counts(counter: Counter[str] | dict[str, int]) -> dict[str, JsonValue]:
@@ -133,9 +157,15 @@ def generate(
     check_out_dir(out, (LLMS_TXT, LLMS_FULL_TXT))
     progress = ProgressTracker(events)
     progress.update(0.0, "fetching the source", force=True)
-    with open_source(
-        options.source, tmp_root=options.tmp_root, check_cancelled=events.check_cancelled, on_cancel=events.on_cancel
-    ) as src:
+    with ExitStack() as stack:
+        src = stack.enter_context(
+            open_source(
+                options.source,
+                tmp_root=options.tmp_root,
+                check_cancelled=events.check_cancelled,
+                on_cancel=events.on_cancel,
+            )
+        )
         walk = _walk(src, out, options, events)
         events.milestone("repo_fetched", source=src.source, commit=src.commit, cloned=src.cloned, files=walk.seen_files)
         progress.update(0.1, "scanned the tree", force=True)
@@ -152,7 +182,17 @@ def generate(
             events.check_cancelled()
             progress.phase(0.1, 0.6, done, total, "reading files")
 
-        analysis = analyze(walk.candidates, writer, max_file_bytes=options.max_file_bytes, on_file=on_file)
+        texts = stack.enter_context(TextSpool(options.tmp_root))
+        analysis = analyze(
+            walk.candidates,
+            writer,
+            max_file_bytes=options.max_file_bytes,
+            root=str(src.root),
+            on_file=on_file,
+            texts=texts,
+            secret_scan=options.secret_scan,
+        )
+        _report_secrets(analysis, events)
         skipped = walk.skipped_files + analysis.skipped_files
         if not analysis.files:
             raise SourceError(f"no text files to describe in {src.source} ({_skip_text(skipped)})")
@@ -195,7 +235,12 @@ def _walk(src: FetchedSource, out: Path, options: Options, events: Reporter) -> 
         if (out / name).is_relative_to(src.root)
     )
     return walk_tree(
-        src.root, rules, max_file_bytes=options.max_file_bytes, skip=own, check_cancelled=events.check_cancelled
+        src.root,
+        rules,
+        max_file_bytes=options.max_file_bytes,
+        skip=own,
+        check_cancelled=events.check_cancelled,
+        vendored=options.include_vendored,
     )
 
 
@@ -238,7 +283,7 @@ def _write(
             for info in section.files:
                 events.check_cancelled()
                 full.write("\n" + full_file_header(info))
-                full.write(_reread(info, options.max_file_bytes))
+                full.write(_spooled(analysis, info))
                 done += 1
                 progress.phase(0.65, 0.99, done, total, f"writing {LLMS_FULL_TXT}")
         full.flush()
@@ -253,13 +298,25 @@ def _write(
         }
 
 
-def _reread(info: FileInfo, max_file_bytes: int) -> str:
-    """The file's text for llms-full.txt, read again now (nothing is held in memory between the passes)."""
-    try:
-        text = read_text(info.path, max_file_bytes)
-    except SkipFile as exc:
-        raise SourceError(f"{info.rel} changed while it was being read ({exc.reason})") from exc
+def _spooled(analysis: Analysis, info: FileInfo) -> str:
+    """The file's text for llms-full.txt: the one read made while analysing (the file is not opened again)."""
+    assert analysis.texts is not None
+    text = analysis.texts.get(info.rel)
     return text if text.endswith("\n") else text + "\n"
+
+
+def _report_secrets(analysis: Analysis, events: Reporter) -> None:
+    """A milestone and one log line naming each file left out or redacted for secrets, and why."""
+    if not analysis.secrets:
+        return
+    found = sorted(analysis.secrets, key=lambda finding: path_key(finding.rel))
+    events.milestone(
+        "secrets_excluded",
+        files=[finding.rel for finding in found if not finding.lines],
+        redacted=[finding.rel for finding in found if finding.lines],
+        details=[finding.describe() for finding in found],
+    )
+    events.log(f"left out for secrets: {'; '.join(finding.describe() for finding in found)}", "warning")
 
 
 def _result(
@@ -293,6 +350,10 @@ def _result(
             "skipped": _json_counts(walk.skipped_files + analysis.skipped_files),
             "skipped_dirs": _json_counts(walk.skipped_dirs),
         },
+        "secrets": [
+            {"path": finding.rel, "why": list(finding.kinds), "lines": list(finding.lines)}
+            for finding in sorted(analysis.secrets, key=lambda finding: path_key(finding.rel))
+        ],
         "tokens": analysis.tokens,
         "sections": {section.name: len(section.files) for section in sections},
         "largest_files": [{"path": info.rel, "tokens": info.tokens} for info in largest],

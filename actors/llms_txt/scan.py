@@ -3,7 +3,11 @@
 Ignored directories are pruned (never entered: a ``node_modules`` costs one check), and files are
 skipped by name (ignore rules, binary extensions) or by size (from the directory entry's stat)
 before any read. Every skip is counted by reason; the candidates come back sorted by path so the
-output never depends on directory order.
+output never depends on directory order. Each directory is opened without following a link and
+checked to be inside the root before it is listed (a directory swapped for a link mid-walk is
+not entered), symlink loops are counted as symlinks, and the cancel check runs for every entry.
+Virtual environments, installed packages and vendored or build folders are skipped unless
+``vendored`` is set.
 """
 
 from __future__ import annotations
@@ -15,9 +19,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .ignore import VCS_DIRS, IgnoreRules
-from .textio import is_binary_name
+from .safe_open import open_dir_inside
+from .textio import SkipFile, is_binary_name
 
-__all__ = ["Candidate", "WalkResult", "path_key", "walk_tree"]
+__all__ = ["VENDORED_DIRS", "VENDORED_MARKERS", "Candidate", "WalkResult", "path_key", "walk_tree"]
+
+# Folders of other people's code or of build output, by name at any depth ...
+VENDORED_DIRS: frozenset[str] = frozenset(
+    {"site-packages", "dist-packages", "node_modules", "bower_components", "jspm_packages", "vendor", "_vendor"}
+    | {"third_party", "third-party", "thirdparty", "3rdparty", "external", "build", "dist", "_build", "out"}
+)
+# ... and by what they hold: a virtualenv (pyvenv.cfg), a conda env, a cache/build dir (CACHEDIR.TAG, Rust target/).
+VENDORED_MARKERS: frozenset[str] = frozenset({"pyvenv.cfg", "conda-meta", "CACHEDIR.TAG", ".rustc_info.json"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,10 +61,13 @@ def _no_check() -> None:
     return None
 
 
-def _symlink_target(entry: os.DirEntry[str], root: Path) -> os.stat_result | None:
-    """The stat of a symlinked regular file whose target is inside the root; None otherwise."""
+def _symlink_target(path: str, root: Path) -> os.stat_result | None:
+    """The stat of a symlinked regular file whose target is inside the root; None otherwise (loops too).
+
+    Only a pre-check: the read checks again on the descriptor it reads from (safe_open).
+    """
     try:
-        target = Path(entry.path).resolve(strict=True)
+        target = Path(path).resolve(strict=True)
         target.relative_to(root)
         info = target.stat()
     except (OSError, ValueError, RuntimeError):
@@ -66,50 +82,92 @@ def walk_tree(
     max_file_bytes: int,
     skip: frozenset[str] = frozenset(),
     check_cancelled: Callable[[], None] = _no_check,
+    vendored: bool = False,
 ) -> WalkResult:
-    """Candidates under ``root`` (assumed resolved); ``skip`` holds paths to leave out (our own outputs)."""
+    """Candidates under ``root`` (assumed resolved); ``skip`` holds paths to leave out (our own outputs).
+
+    ``vendored`` walks virtual environments, installed packages, vendored and build folders too.
+    """
     result = WalkResult()
-    stack: list[tuple[str, str, IgnoreRules]] = [(str(root), "", rules)]
+    real_root = str(root)
+    stack: list[tuple[str, str, IgnoreRules]] = [(real_root, "", rules)]
     while stack:
         check_cancelled()
         directory, rel_dir, dir_rules = stack.pop()
         try:
-            with os.scandir(directory) as it:
+            fd = open_dir_inside(real_root, directory)
+        except SkipFile as exc:
+            result.skipped_dirs["symlink" if exc.reason == "symlink" else "unreadable"] += 1
+            continue
+        try:
+            with os.scandir(fd) as it:
                 entries = list(it)
+            if rel_dir and not vendored and any(entry.name in VENDORED_MARKERS for entry in entries):
+                result.skipped_dirs["vendored"] += 1
+                continue
+            for entry in entries:
+                check_cancelled()
+                _visit(entry, directory, rel_dir, dir_rules, root, skip, max_file_bytes, vendored, stack, result)
         except OSError:
             result.skipped_dirs["unreadable"] += 1
-            continue
-        for entry in entries:
-            name = entry.name
-            rel = f"{rel_dir}/{name}" if rel_dir else name
-            try:
-                rel.encode("utf-8")
-                is_link = entry.is_symlink()
-                is_dir = not is_link and entry.is_dir(follow_symlinks=False)
-            except (UnicodeEncodeError, OSError):
-                result.seen_files += 1
-                result.skipped_files["bad_name"] += 1
-                continue
-            if is_dir:
-                reason: str | None = "vcs" if name in VCS_DIRS else dir_rules.check(rel, True)
-                if reason:
-                    result.skipped_dirs[reason] += 1
-                else:
-                    stack.append((entry.path, rel, dir_rules.descend(Path(entry.path), rel)))
-                continue
-            if is_link and entry.is_dir(follow_symlinks=True):
-                result.skipped_dirs["symlink"] += 1
-                continue
-            result.seen_files += 1
-            reason = _file_skip_reason(entry, rel, is_link, root, dir_rules, skip, max_file_bytes, result)
-            if reason:
-                result.skipped_files[reason] += 1
+        finally:
+            os.close(fd)
     result.candidates.sort(key=lambda c: path_key(c.rel))
     return result
 
 
+def _visit(
+    entry: os.DirEntry[str],
+    directory: str,
+    rel_dir: str,
+    rules: IgnoreRules,
+    root: Path,
+    skip: frozenset[str],
+    max_file_bytes: int,
+    vendored: bool,
+    stack: list[tuple[str, str, IgnoreRules]],
+    result: WalkResult,
+) -> None:
+    """Push a directory to walk, or count a file as a candidate or a skip."""
+    name = entry.name
+    rel = f"{rel_dir}/{name}" if rel_dir else name
+    path = os.path.join(directory, name)
+    try:
+        rel.encode("utf-8")
+        is_link = entry.is_symlink()
+        is_dir = not is_link and entry.is_dir(follow_symlinks=False)
+    except (UnicodeEncodeError, OSError):
+        result.seen_files += 1
+        result.skipped_files["bad_name"] += 1
+        return
+    if is_dir:
+        reason: str | None = "vcs" if name in VCS_DIRS else rules.check(rel, True)
+        if not reason and not vendored and name in VENDORED_DIRS:
+            reason = "vendored"
+        if reason:
+            result.skipped_dirs[reason] += 1
+        else:
+            stack.append((path, rel, rules.descend(Path(path), rel)))
+        return
+    if is_link:
+        try:
+            to_dir = entry.is_dir(follow_symlinks=True)
+        except OSError:  # a loop (ELOOP) or a target that vanished: a link we cannot follow
+            result.seen_files += 1
+            result.skipped_files["symlink"] += 1
+            return
+        if to_dir:
+            result.skipped_dirs["symlink"] += 1
+            return
+    result.seen_files += 1
+    reason = _file_skip_reason(entry, path, rel, is_link, root, rules, skip, max_file_bytes, result)
+    if reason:
+        result.skipped_files[reason] += 1
+
+
 def _file_skip_reason(
     entry: os.DirEntry[str],
+    path: str,
     rel: str,
     is_link: bool,
     root: Path,
@@ -129,16 +187,16 @@ def _file_skip_reason(
     if is_binary_name(entry.name):
         return "binary"
     try:
-        info = _symlink_target(entry, root) if is_link else entry.stat(follow_symlinks=False)
+        info = _symlink_target(path, root) if is_link else entry.stat(follow_symlinks=False)
+        if info is None:
+            return "symlink"
+        if not entry.is_file(follow_symlinks=True):
+            return "special"
     except OSError:
         return "unreadable"
-    if info is None:
-        return "symlink"
-    if not entry.is_file(follow_symlinks=True):
-        return "special"
     if info.st_size > max_file_bytes:
         return "oversized"
     if info.st_size == 0:
         return "empty"
-    result.candidates.append(Candidate(rel, entry.path, info.st_size))
+    result.candidates.append(Candidate(rel, path, info.st_size))
     return None

@@ -14,6 +14,7 @@ __all__ = [
     "CHARS_PER_TOKEN",
     "SkipFile",
     "SkipReason",
+    "decode_text",
     "estimate_tokens",
     "extension",
     "is_binary_name",
@@ -21,7 +22,9 @@ __all__ = [
     "words",
 ]
 
-SkipReason: TypeAlias = Literal["binary", "oversized", "undecodable", "empty", "unreadable"]
+SkipReason: TypeAlias = Literal[
+    "binary", "oversized", "undecodable", "empty", "unreadable", "symlink", "special", "secret", "output"
+]
 
 CHARS_PER_TOKEN = 4
 
@@ -79,6 +82,11 @@ def read_text(path: str, max_bytes: int) -> str:
             data = handle.read(max_bytes + 1)
     except OSError as exc:
         raise SkipFile("unreadable") from exc
+    return decode_text(data, max_bytes)
+
+
+def decode_text(data: bytes, max_bytes: int) -> str:
+    """``data`` as text with ``\\n`` newlines and no BOM; raises :class:`SkipFile` when it is not usable text."""
     if len(data) > max_bytes:
         raise SkipFile("oversized")
     if b"\0" in data[:_SNIFF_BYTES]:

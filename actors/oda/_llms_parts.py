@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runwire.actors.llms_txt import LLMS_FULL_TXT, LLMS_TXT, ExtractiveDescriber, Options, SourceError
-from runwire.actors.llms_txt.analyze import analyze
+from runwire.actors.llms_txt.analyze import analyze, read_candidate
 from runwire.actors.llms_txt.classify import SECTION_OF_KIND, SECTION_ORDER, classify
 from runwire.actors.llms_txt.fetch import open_source
 from runwire.actors.llms_txt.generate import FULL_NOTE
@@ -24,8 +24,8 @@ from runwire.actors.llms_txt.output import atomic_outputs
 from runwire.actors.llms_txt.project import detect_project, is_project_file
 from runwire.actors.llms_txt.render import Section, build_sections, full_file_header, render_intro, render_notes
 from runwire.actors.llms_txt.render import render_section as _render_section
-from runwire.actors.llms_txt.scan import walk_tree
-from runwire.actors.llms_txt.textio import SkipFile, read_text
+from runwire.actors.llms_txt.scan import Candidate, walk_tree
+from runwire.actors.llms_txt.textio import SkipFile
 
 __all__ = [
     "FULL",
@@ -57,6 +57,8 @@ class RepoScan:
     summary: str
     notes: list[str]
     sections: list[Section]
+    root: str = "/"  # the real root every file is read inside (checked on the descriptor)
+    secret_scan: bool = True
 
 
 def out_dir(options: Options) -> Path:
@@ -79,13 +81,21 @@ def scan_repository(options: Options, section: str | None = None) -> RepoScan:
             for name in (LLMS_TXT, LLMS_FULL_TXT)
             if (out / name).is_relative_to(src.root)
         )
-        walk = walk_tree(src.root, rules, max_file_bytes=options.max_file_bytes, skip=own)
+        walk = walk_tree(
+            src.root, rules, max_file_bytes=options.max_file_bytes, skip=own, vendored=options.include_vendored
+        )
         candidates = walk.candidates
         if section is not None:
             candidates = [
                 c for c in candidates if SECTION_OF_KIND[classify(c.rel)] == section or is_project_file(c.rel)
             ]
-        analysis = analyze(candidates, describer, max_file_bytes=options.max_file_bytes)
+        analysis = analyze(
+            candidates,
+            describer,
+            max_file_bytes=options.max_file_bytes,
+            root=str(src.root),
+            secret_scan=options.secret_scan,
+        )
         if section is None and not analysis.files:
             raise SourceError(f"no text files to describe in {src.source}")
         facts = detect_project(analysis.project_texts, src.default_name, "url" if src.cloned else "directory")
@@ -93,7 +103,8 @@ def scan_repository(options: Options, section: str | None = None) -> RepoScan:
         if section is not None:
             files = [info for info in files if SECTION_OF_KIND[info.kind] == section]
         notes = render_notes(len(analysis.files), analysis.tokens, src.source if src.cloned else None, src.commit)
-        return RepoScan(facts.name, describer.summarize(facts), notes, build_sections(files, facts.readme))
+        sections = build_sections(files, facts.readme)
+        return RepoScan(facts.name, describer.summarize(facts), notes, sections, str(src.root), options.secret_scan)
 
 
 def render_section(section: Section, base_url: str | None) -> str:
@@ -143,8 +154,10 @@ def full_pieces(scan: RepoScan, max_file_bytes: int) -> Iterator[str]:
         yield f"\n## {section.name}\n"
         for info in section.files:
             yield "\n" + full_file_header(info)
-            try:
-                text = read_text(info.path, max_file_bytes)
+            try:  # screened and checked as in the one-shot read (a loop step reads in its own run)
+                text, _ = read_candidate(
+                    scan.root, Candidate(info.rel, info.path, info.size), max_file_bytes, secret_scan=scan.secret_scan
+                )
             except SkipFile as exc:
                 raise SourceError(f"{info.rel} changed while it was being read ({exc.reason})") from exc
             yield text if text.endswith("\n") else text + "\n"

@@ -13,9 +13,16 @@ from runwire.actors.llms_txt.scan import walk_tree
 from .conftest import MAX_BYTES, write_tree
 
 
-def _walk(root: Path, exclude: tuple[str, ...] = (), *, defaults: bool = True, max_bytes: int = MAX_BYTES):
+def _walk(
+    root: Path,
+    exclude: tuple[str, ...] = (),
+    *,
+    defaults: bool = True,
+    max_bytes: int = MAX_BYTES,
+    vendored: bool = False,
+):
     rules = IgnoreRules.for_root(root, exclude, defaults=defaults)
-    return walk_tree(root.resolve(), rules, max_file_bytes=max_bytes)
+    return walk_tree(root.resolve(), rules, max_file_bytes=max_bytes, vendored=vendored)
 
 
 def _rels(result) -> list[str]:
@@ -91,7 +98,7 @@ def test_default_excludes_and_opting_out(tmp_path: Path) -> None:
     assert _rels(result) == ["app.js"]
     assert result.skipped_dirs["default_ignored"] == 2
     assert result.skipped_files["default_ignored"] == 2
-    assert _rels(_walk(tmp_path, defaults=False)) == [
+    assert _rels(_walk(tmp_path, defaults=False, vendored=True)) == [
         "app.js",
         "app.min.js",
         "node_modules/pkg/index.js",
