@@ -6,6 +6,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Mapping
 from types import FrameType
 from typing import TYPE_CHECKING
 
@@ -14,7 +15,7 @@ from runwire.protocol import RunEvent, dump_event
 if TYPE_CHECKING:
     from .._handle import RunHandle
 
-__all__ = ["EXIT_CODES", "exit_code", "follow"]
+__all__ = ["EXIT_CODES", "exit_code", "follow", "milestone_line"]
 
 EXIT_CODES = {"run.completed": 0, "run.failed": 1, "run.cancelled": 130}
 
@@ -71,9 +72,10 @@ def _follow_json(handle: RunHandle) -> RunEvent:
 
 def _follow_rich(handle: RunHandle) -> RunEvent:
     from rich.console import Console
+    from rich.markup import escape
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)  # one event, one line: never wrapped at the width
     progress = Progress(
         TextColumn("[bold]{task.fields[phase]}"),
         BarColumn(),
@@ -98,9 +100,9 @@ def _follow_rich(handle: RunHandle) -> RunEvent:
                     progress.update(task, description=event.message)
             elif event.type == "run.milestone":
                 progress.update(task, phase=event.name)
-                progress.console.print(f"[cyan]milestone[/] {event.name} {_short(event.data)}")
+                progress.console.print(f"[cyan]milestone[/] {escape(event.name)} {escape(milestone_line(event.data))}")
             elif event.type == "run.log":
-                progress.console.print(f"[dim]{event.level}[/] {event.message}")
+                progress.console.print(f"[dim]{event.level}[/] {escape(' '.join(event.message.split()))}")
             elif event.type == "text.delta":
                 counts["deltas"] += 1
                 texts[event.field] = texts.get(event.field, "") + event.text
@@ -116,6 +118,23 @@ def _follow_rich(handle: RunHandle) -> RunEvent:
     return last
 
 
+def milestone_line(data: Mapping[str, object]) -> str:
+    """Milestone data as one readable line, whole: ``files=12 skipped=(binary 2, secret 1) paths=a, b``."""
+    return " ".join(f"{key}={_value(value)}" for key, value in data.items())
+
+
+def _value(value: object) -> str:
+    if isinstance(value, Mapping):
+        return "(" + ", ".join(f"{key} {_value(item)}" for key, item in value.items()) + ")"
+    if isinstance(value, list | tuple):
+        return ", ".join(_value(item) for item in value) if value else "none"
+    if isinstance(value, bool) or value is None:
+        return str(value).lower() if value is not None else "null"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return " ".join(str(value).split())
+
+
 def _short(data: object) -> str:
     text = str(data)
     return text if len(text) <= 100 else text[:97] + "..."
@@ -123,11 +142,13 @@ def _short(data: object) -> str:
 
 def _print_terminal(terminal: RunEvent, console: object | None = None) -> None:
     from rich.console import Console
+    from rich.markup import escape
 
-    con = console if isinstance(console, Console) else Console(stderr=True)
+    con = console if isinstance(console, Console) else Console(stderr=True, soft_wrap=True)
     if terminal.type == "run.completed":
         con.print(f"[bold green]completed[/] run {terminal.run_id}: {_short(terminal.result)}")
     elif terminal.type == "run.failed":
-        con.print(f"[bold red]failed[/] run {terminal.run_id}: {terminal.error_type}: {terminal.message}")
+        message = escape(" ".join(terminal.message.split()))
+        con.print(f"[bold red]failed[/] run {terminal.run_id}: {terminal.error_type}: {message}")
     elif terminal.type == "run.cancelled":
         con.print(f"[bold yellow]cancelled[/] run {terminal.run_id}: {terminal.reason}")

@@ -33,6 +33,21 @@ MaxFileBytes = Annotated[
     int, typer.Option("--max-file-bytes", min=1, help="Skip files larger than this (counted as oversized).")
 ]
 
+IncludeVendored = Annotated[
+    bool,
+    typer.Option(
+        "--include-vendored",
+        help="Also index virtual environments, site-packages, node_modules, vendored and build folders.",
+    ),
+]
+NoSecretScan = Annotated[
+    bool,
+    typer.Option(
+        "--no-secret-scan",
+        help="Publish files and lines that look like secrets (.env, private keys, tokens) instead of leaving them out.",
+    ),
+]
+
 _INPUT_ERRORS = {"LlmsTxtError", "SourceError", "OutputError"}
 
 
@@ -43,6 +58,8 @@ def llms_txt(
     base_url: BaseUrl = None,
     exclude: Exclude = None,
     max_file_bytes: MaxFileBytes = 512 * 1024,
+    include_vendored: IncludeVendored = False,
+    no_secret_scan: NoSecretScan = False,
     json_lines: Annotated[
         bool, typer.Option("--json", help="Print every event as one JSON line on stdout, and nothing else.")
     ] = False,
@@ -65,8 +82,9 @@ def llms_txt(
     no_store: NoStore = False,
 ) -> None:
     """Generate llms.txt and llms-full.txt (llmstxt.org format) for a repository."""
-    from ..llms_txt import LlmsTxtError, llms_txt_pipeline, options_from_inputs
+    from ..llms_txt import LLMS_FULL_TXT, LLMS_TXT, LlmsTxtError, llms_txt_pipeline, options_from_inputs
     from ..llms_txt.fetch import is_git_url
+    from ..llms_txt.output import check_out_dir
 
     inputs: dict[str, JsonValue] = {
         "source": source,
@@ -74,9 +92,12 @@ def llms_txt(
         "base_url": base_url,
         "exclude": list(exclude or []),
         "max_file_bytes": max_file_bytes,
+        "include_vendored": include_vendored,
+        "secret_scan": not no_secret_scan,
     }
     try:
         options_from_inputs(inputs)  # bad options: one line, exit 2, before any run starts
+        check_out_dir(out.expanduser().resolve(), (LLMS_TXT, LLMS_FULL_TXT))  # a bad --out too: before the scan
     except LlmsTxtError as exc:
         _fail(str(exc))
     if lm_base_url and not lm:
@@ -106,7 +127,7 @@ def llms_txt(
 
 
 def _fail(message: str) -> None:
-    sys.stderr.write(f"runwire: {message}\n")
+    sys.stderr.write(f"runwire: {' '.join(message.split())}\n")
     raise typer.Exit(2)
 
 

@@ -17,7 +17,25 @@ from .generate import DEFAULT_MAX_FILE_BYTES, DEFAULT_PARTIAL_LIMIT, Options, ge
 
 __all__ = ["INPUT_KEYS", "llms_txt_pipeline", "options_from_inputs", "pipeline_with"]
 
-INPUT_KEYS: tuple[str, ...] = ("source", "out", "base_url", "exclude", "max_file_bytes", "default_excludes")
+INPUT_KEYS: tuple[str, ...] = (
+    "source",
+    "out",
+    "base_url",
+    "exclude",
+    "max_file_bytes",
+    "default_excludes",
+    "include_vendored",
+    "secret_scan",
+)
+
+
+def _bool(inputs: Mapping[str, JsonValue], key: str, default: bool) -> bool:
+    value = inputs.get(key, default)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise LlmsTxtError(f"input '{key}' must be true or false")
+    return value
 
 
 def _str(inputs: Mapping[str, JsonValue], key: str, default: str | None) -> str | None:
@@ -60,6 +78,8 @@ def options_from_inputs(inputs: Mapping[str, JsonValue]) -> Options:
         max_file_bytes=_int(inputs, "max_file_bytes", DEFAULT_MAX_FILE_BYTES),
         default_excludes=default_excludes,
         partial_limit=DEFAULT_PARTIAL_LIMIT,
+        include_vendored=_bool(inputs, "include_vendored", False),
+        secret_scan=_bool(inputs, "secret_scan", True),
     )
 
 

@@ -68,8 +68,9 @@ def _open_checked(root: str, path: str, flags: int, *, follow: bool) -> int:
     try:
         fd = os.open(path, flags | nofollow | _O_NONBLOCK | _O_BINARY)
     except OSError as exc:
-        # ELOOP: a link where none may be followed, or a link loop; both are counted as links
-        raise SkipFile("symlink" if exc.errno == errno.ELOOP else "unreadable") from exc
+        # ELOOP (ENOTDIR with O_DIRECTORY): a link where none may be followed, or a link loop: counted as links
+        link = exc.errno == errno.ELOOP or os.path.islink(path)
+        raise SkipFile("symlink" if link else "unreadable") from exc
     if VERIFIABLE:
         real = fd_real_path(fd)
         if real is None or not inside(real, root):
