@@ -7,14 +7,17 @@ where a file should be: each test builds the tree for real and drives the public
 from __future__ import annotations
 
 import os
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pathspec import GitIgnoreSpec
 
+from runwire.actors import RunContext, RunSystem
 from runwire.actors.llms_txt import LLMS_FULL_TXT, LLMS_TXT, ExtractiveDescriber, FileDescription, Options, generate
 from runwire.actors.llms_txt.analyze import analyze
 from runwire.actors.llms_txt.ignore import IgnoreRules
@@ -190,3 +193,53 @@ def test_a_fifo_in_the_tree_never_blocks_the_run(tmp_path: Path) -> None:
     os.mkfifo(root / "pipe.md")
     result = generate(Options(source=str(root), out=str(tmp_path / "out")))
     assert result["files"]["included"] == 2  # type: ignore[index]
+
+
+class _HoldAtCheck:
+    """The real run context, held at its ``at``-th cancel check (mid-walk) until the test lets it go."""
+
+    def __init__(self, at: int) -> None:
+        self.ctx: RunContext | None = None
+        self._at = at
+        self.checks = 0
+        self.reached = threading.Event()
+        self.release = threading.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.ctx, name)
+
+    def check_cancelled(self) -> None:
+        self.checks += 1
+        if self.checks == self._at:
+            self.reached.set()
+            self.release.wait(30)
+        assert self.ctx is not None
+        self.ctx.check_cancelled()
+
+
+@pytest.mark.timeout(60)
+def test_a_run_over_a_hostile_tree_is_cancelled_within_a_bounded_time(system: RunSystem, tmp_path: Path) -> None:
+    patterns = "".join(f"{HOSTILE}{i}\n" for i in range(200))  # each one alone would take minutes under `re`
+    root = write_tree(tmp_path / "repo", {".gitignore": patterns, "README.md": "# Hostile\n\nA tree.\n"})
+    for i in range(50):
+        (root / ("a" * 200 + str(i))).write_text("text\n")
+    out = tmp_path / "out"
+    hold = _HoldAtCheck(at=10)
+    finished = threading.Event()
+
+    def pipeline(ctx: RunContext) -> Any:
+        hold.ctx = ctx
+        try:
+            return generate(Options(source=str(root), out=str(out)), reporter=hold)
+        finally:
+            finished.set()
+
+    handle = system.start(pipeline, {}, name="llms_txt")
+    assert hold.reached.wait(30)  # mid-walk, among the hostile names
+    terminal = handle.cancel("test")
+    assert terminal.type == "run.cancelled"
+    released = time.perf_counter()
+    hold.release.set()
+    assert finished.wait(5), "the pipeline went on after the cancel"
+    assert time.perf_counter() - released < 5
+    assert not out.exists()
