@@ -100,8 +100,9 @@ def read_bytes_inside(root: str, path: str, max_bytes: int, *, follow: bool = Tr
             raise SkipFile("oversized")
         chunks: list[bytes] = []
         remaining = max_bytes + 1
+        want = min(remaining, info.st_size + 1)  # one read for a file that does not grow meanwhile
         while remaining > 0:
-            chunk = os.read(fd, min(remaining, 1 << 20))
+            chunk = os.read(fd, min(remaining, want))
             if not chunk:
                 break
             chunks.append(chunk)

@@ -7,12 +7,14 @@ secret is never echoed). The rules are the well-known token formats (AWS, GitHub
 Stripe, Google, OpenAI/Anthropic, npm, PyPI, SendGrid, Twilio, JWTs), credentials in URLs, and
 literal values assigned to secret-sounding names. detect-secrets was measured first (0.8 ms a
 line, 27 minutes for the standard library) and is too slow to run by default; these rules are
-compiled into one RE2 automaton, so a file costs one linear pass and no input can backtrack.
+compiled into one RE2 automaton per set of rules a file's literals trigger, so a file costs a few
+substring tests and at most one linear pass, and no input can backtrack.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import re2  # type: ignore[import-untyped]
@@ -39,7 +41,6 @@ SECRET_FILE_NAMES: dict[str, str] = {
     "service-account.json": "a cloud service-account key",
 }
 _ENV_TEMPLATES = frozenset({"example", "sample", "template", "dist", "defaults"})
-_KEY_EXTENSIONS = frozenset({"pem", "key", "p8", "ppk", "asc", "gpg"})
 _CONFIG_EXTENSIONS = frozenset({"env", "ini", "cfg", "conf", "properties", "toml", "yaml", "yml", "npmrc", ""})
 
 # (kind, RE2 pattern). Token formats are distinctive enough to need no context; generic ones need a name.
@@ -79,15 +80,50 @@ _PLACEHOLDER_CHARS = frozenset("<>{}$*%()[]")
 _VALUE_GROUPS = ("url_value", "quoted_value", "config_value")
 
 
-def _compile(rules: tuple[tuple[str, str], ...]) -> tuple[Any, Any]:
-    any_rule = re2.compile("|".join(f"(?:{pattern})" for _, pattern in rules))
-    named = re2.compile("|".join(f"(?P<{kind}>{pattern})" for kind, pattern in rules))
-    return any_rule, named
+# Literals each rule's matches must contain (lower-case ones are looked for in the lower-cased text): a
+# substring test is far cheaper than any automaton, so a rule runs only on files that hold its trigger.
+_NAMES = ("password", "passwd", "secret", "apikey", "api_key", "accesskey", "access_key", "token", "privatekey")
+_TRIGGERS: dict[str, tuple[str, ...]] = {
+    "private_key": ("PRIVATE KEY",),
+    "aws_access_key_id": ("AKIA", "ASIA", "ABIA", "ACCA", "AGPA", "AIDA", "AROA"),
+    "github_token": ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+    "gitlab_token": ("glpat-",),
+    "slack_token": ("xox", "hooks.slack.com"),
+    "stripe_key": ("_live_",),
+    "google_api_key": ("AIza",),
+    "openai_api_key": ("sk-",),
+    "npm_token": ("npm_", "_authToken"),
+    "pypi_token": ("pypi-AgE",),
+    "sendgrid_key": ("SG.",),
+    "twilio_key": ("SK",),
+    "jwt": ("eyJ",),
+    "url_credentials": ("://",),
+}
+_LOWER_TRIGGERS: dict[str, tuple[str, ...]] = {
+    "aws_secret_access_key": ("aws",),
+    "secret_assignment": _NAMES,
+    "secret_in_config": _NAMES,
+}
+_PATTERNS = dict((*RULES, _CONFIG_RULE))
+_KINDS = tuple(_PATTERNS)
 
 
-_KINDS = (*(kind for kind, _ in RULES), _CONFIG_RULE[0])
-_CODE = _compile(RULES)
-_CONFIG = _compile((*RULES, _CONFIG_RULE))
+@lru_cache(maxsize=256)
+def _compiled(kinds: tuple[str, ...]) -> Any:
+    """One RE2 automaton for these rules, each a named group (a handful of combinations occur)."""
+    return re2.compile("|".join(f"(?P<{kind}>{_PATTERNS[kind]})" for kind in kinds))
+
+
+def _triggered(text: str, config: bool) -> tuple[str, ...]:
+    kinds = [kind for kind, literals in _TRIGGERS.items() if any(literal in text for literal in literals)]
+    lowered: str | None = None
+    for kind, literals in _LOWER_TRIGGERS.items():
+        if kind == "secret_in_config" and not config:
+            continue
+        lowered = text.lower() if lowered is None else lowered
+        if any(literal in lowered for literal in literals):
+            kinds.append(kind)
+    return tuple(kinds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,9 +168,12 @@ def redact_secrets(rel: str, text: str) -> tuple[str | None, SecretFinding | Non
     The text is None when the whole file is left out (it holds a private key).
     """
     name = rel.rsplit("/", 1)[-1]
-    any_rule, named = _CONFIG if extension(name) in _CONFIG_EXTENSIONS or name.startswith(".env") else _CODE
-    if not any_rule.search(text):
-        return text, None  # the common case: one linear pass, no submatches
+    kinds = _triggered(text, extension(name) in _CONFIG_EXTENSIONS or name.startswith(".env"))
+    if not kinds:
+        return text, None
+    named = _compiled(kinds)
+    if not named.search(text):
+        return text, None  # the common case: one linear pass over the file, no line split
     lines = text.split("\n")
     hits: dict[int, set[str]] = {}
     for number, line in enumerate(lines):
@@ -149,7 +188,7 @@ def redact_secrets(rel: str, text: str) -> tuple[str | None, SecretFinding | Non
             hits.setdefault(number, set()).add(kind)
     if not hits:
         return text, None
-    for number, kinds in hits.items():
-        lines[number] = f"[runwire: line removed, it looks like a secret: {', '.join(sorted(kinds))}]"
+    for number, rules in hits.items():
+        lines[number] = f"[runwire: line removed, it looks like a secret: {', '.join(sorted(rules))}]"
     found = tuple(sorted(set().union(*hits.values())))
     return "\n".join(lines), SecretFinding(rel, found, tuple(number + 1 for number in sorted(hits)))
