@@ -106,6 +106,12 @@ _LOWER_TRIGGERS: dict[str, tuple[str, ...]] = {
 }
 _PATTERNS = dict((*RULES, _CONFIG_RULE))
 _KINDS = tuple(_PATTERNS)
+_KINDS_OF_LITERAL: dict[str, frozenset[str]] = {}
+for _kind, _literals in (*_TRIGGERS.items(), *_LOWER_TRIGGERS.items()):
+    for _literal in _literals:
+        _KINDS_OF_LITERAL[_literal.lower()] = _KINDS_OF_LITERAL.get(_literal.lower(), frozenset()) | {_kind}
+# all triggers in one automaton over the lower-cased text: one pass finds which rules can match at all
+_TRIGGER_RE = re2.compile("|".join(re2.escape(literal) for literal in sorted(_KINDS_OF_LITERAL, key=len, reverse=True)))
 
 
 @lru_cache(maxsize=256)
@@ -115,15 +121,12 @@ def _compiled(kinds: tuple[str, ...]) -> Any:
 
 
 def _triggered(text: str, config: bool) -> tuple[str, ...]:
-    kinds = [kind for kind, literals in _TRIGGERS.items() if any(literal in text for literal in literals)]
-    lowered: str | None = None
-    for kind, literals in _LOWER_TRIGGERS.items():
-        if kind == "secret_in_config" and not config:
-            continue
-        lowered = text.lower() if lowered is None else lowered
-        if any(literal in lowered for literal in literals):
-            kinds.append(kind)
-    return tuple(kinds)
+    found: set[str] = set()
+    for literal in {match.group() for match in _TRIGGER_RE.finditer(text.lower())}:
+        found |= _KINDS_OF_LITERAL[literal]
+    if not config:
+        found.discard("secret_in_config")
+    return tuple(kind for kind in _KINDS if kind in found)  # a stable order: one cache entry per set
 
 
 @dataclass(frozen=True, slots=True)
