@@ -32,6 +32,7 @@ __all__ = [
     "VCS_DIRS",
     "IgnoreReason",
     "MAX_IGNORE_BYTES",
+    "MAX_PATTERN_CHARS",
     "MATCH_BACKEND",
     "IgnoreRules",
     "read_ignore_file",
@@ -39,6 +40,7 @@ __all__ = [
 
 MATCH_BACKEND = "re2"  # linear-time matching; pathspec's default "simple" backend is Python's backtracking re
 MAX_IGNORE_BYTES = 1 << 20
+MAX_PATTERN_CHARS = 4096  # git's own limit on a pattern is PATH_MAX
 
 IgnoreReason: TypeAlias = Literal["excluded", "gitignored", "default_ignored"]
 
@@ -99,8 +101,25 @@ def read_ignore_file(path: Path) -> list[str] | None:
     return data.decode("utf-8", errors="replace").splitlines()
 
 
+def _compiles(line: str) -> bool:
+    try:
+        GitIgnoreSpec.from_lines([line], backend=MATCH_BACKEND)
+    except Exception:  # pathspec's GitIgnorePatternError, or an RE2 error for what it cannot express
+        return False
+    return True
+
+
 def _spec(lines: Iterable[str]) -> GitIgnoreSpec | None:
-    spec = GitIgnoreSpec.from_lines([line for line in lines if line.strip()], backend=MATCH_BACKEND)
+    """The spec of ``lines``; a line that does not compile is dropped (git ignores it too), never fatal."""
+    kept = [line for line in lines if line.strip() and len(line) <= MAX_PATTERN_CHARS]
+    try:
+        spec = GitIgnoreSpec.from_lines(kept, backend=MATCH_BACKEND)
+    except Exception:
+        kept = [line for line in kept if _compiles(line)]
+        try:
+            spec = GitIgnoreSpec.from_lines(kept, backend=MATCH_BACKEND)
+        except Exception:  # every line compiles alone, but not all together (RE2's memory budget)
+            return None
     return spec if len(spec) else None
 
 

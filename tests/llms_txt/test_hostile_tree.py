@@ -243,3 +243,13 @@ def test_a_run_over_a_hostile_tree_is_cancelled_within_a_bounded_time(system: Ru
     assert finished.wait(5), "the pipeline went on after the cancel"
     assert time.perf_counter() - released < 5
     assert not out.exists()
+
+
+def test_a_gitignore_line_that_does_not_compile_is_dropped_not_fatal(tmp_path: Path) -> None:
+    bad = ["foo\\", "!", "[b-a]", "*a" * 3000 + "b"]  # pathspec or RE2 refuse each one
+    root = write_tree(
+        tmp_path / "repo", {".gitignore": "\n".join([*bad, "*.log"]) + "\n", "README.md": "# R\n\nR.\n", "x.log": "x"}
+    )
+    walk = walk_tree(root.resolve(), _rules(root), max_file_bytes=4096)
+    assert [c.rel for c in walk.candidates] == ["README.md"]  # the good line still applies
+    assert walk.skipped_files["gitignored"] == 1
