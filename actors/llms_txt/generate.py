@@ -21,7 +21,7 @@ from .context import NullReporter, ProgressTracker, Reporter
 from .describer import Describer, ExtractiveDescriber
 from .errors import LlmsTxtError, SourceError
 from .fetch import FetchedSource, open_source
-from .ignore import IgnoreRules
+from .ignore import IgnoreRules, pattern_compiles
 from .output import AtomicTextFile, WrittenFile, atomic_outputs, check_out_dir
 from .project import detect_project
 from .render import Section, build_sections, full_file_header, render_intro, render_notes, render_section
@@ -78,6 +78,9 @@ class Options:
             raise LlmsTxtError(f"max_file_bytes must be a positive number of bytes: {self.max_file_bytes}")
         if self.partial_limit < 0:
             raise LlmsTxtError(f"partial_limit must be >= 0: {self.partial_limit}")
+        for pattern in self.exclude:
+            if pattern.strip() and not pattern_compiles(pattern):
+                raise LlmsTxtError(f"exclude pattern is not a valid gitignore pattern: {pattern!r}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,7 @@ __all__ = [
     "MAX_PATTERN_CHARS",
     "MATCH_BACKEND",
     "IgnoreRules",
+    "pattern_compiles",
     "read_ignore_file",
 ]
 
@@ -101,7 +102,8 @@ def read_ignore_file(path: Path) -> list[str] | None:
     return data.decode("utf-8", errors="replace").splitlines()
 
 
-def _compiles(line: str) -> bool:
+def pattern_compiles(line: str) -> bool:
+    """True when ``line`` is a gitignore pattern the matcher accepts (bad ``--exclude`` values are refused)."""
     try:
         GitIgnoreSpec.from_lines([line], backend=MATCH_BACKEND)
     except Exception:  # pathspec's GitIgnorePatternError, or an RE2 error for what it cannot express
@@ -115,7 +117,7 @@ def _spec(lines: Iterable[str]) -> GitIgnoreSpec | None:
     try:
         spec = GitIgnoreSpec.from_lines(kept, backend=MATCH_BACKEND)
     except Exception:
-        kept = [line for line in kept if _compiles(line)]
+        kept = [line for line in kept if pattern_compiles(line)]
         try:
             spec = GitIgnoreSpec.from_lines(kept, backend=MATCH_BACKEND)
         except Exception:  # every line compiles alone, but not all together (RE2's memory budget)

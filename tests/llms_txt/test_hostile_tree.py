@@ -18,7 +18,15 @@ from hypothesis import strategies as st
 from pathspec import GitIgnoreSpec
 
 from runwire.actors import RunContext, RunSystem
-from runwire.actors.llms_txt import LLMS_FULL_TXT, LLMS_TXT, ExtractiveDescriber, FileDescription, Options, generate
+from runwire.actors.llms_txt import (
+    LLMS_FULL_TXT,
+    LLMS_TXT,
+    ExtractiveDescriber,
+    FileDescription,
+    LlmsTxtError,
+    Options,
+    generate,
+)
 from runwire.actors.llms_txt.analyze import analyze
 from runwire.actors.llms_txt.ignore import IgnoreRules
 from runwire.actors.llms_txt.scan import walk_tree
@@ -253,3 +261,10 @@ def test_a_gitignore_line_that_does_not_compile_is_dropped_not_fatal(tmp_path: P
     walk = walk_tree(root.resolve(), _rules(root), max_file_bytes=4096)
     assert [c.rel for c in walk.candidates] == ["README.md"]  # the good line still applies
     assert walk.skipped_files["gitignored"] == 1
+
+
+def test_an_exclude_that_does_not_compile_is_refused_before_any_work(tmp_path: Path) -> None:
+    root = write_tree(tmp_path / "repo", {"README.md": "# R\n\nR.\n"})
+    with pytest.raises(LlmsTxtError, match="exclude pattern is not a valid gitignore pattern: 'foo\\\\\\\\'"):
+        generate(Options(source=str(root), out=str(tmp_path / "out"), exclude=("foo\\",)))
+    assert not (tmp_path / "out").exists()
