@@ -96,7 +96,7 @@ def llms_txt(
         "secret_scan": not no_secret_scan,
     }
     try:
-        options_from_inputs(inputs)  # bad options: one line, exit 2, before any run starts
+        options_from_inputs(inputs).validate()  # bad options: one line, exit 2, before any run starts
         check_out_dir(out.expanduser().resolve(), (LLMS_TXT, LLMS_FULL_TXT))  # a bad --out too: before the scan
     except LlmsTxtError as exc:
         _fail(str(exc))

@@ -155,3 +155,13 @@ def test_non_tty_log_is_one_whole_line_per_milestone(tmp_path: Path) -> None:
     started = lines[1]
     assert "exclude=" + "nothing-*" * 10 in started and "..." not in started and "{" not in started
     assert json.dumps({}) not in "".join(lines)
+
+
+def test_bad_exclude_or_base_url_is_one_line_exit_2_before_any_run(tmp_path: Path) -> None:
+    root = write_tree(tmp_path / "repo", {"README.md": "# R\n\nR.\n"})
+    data = tmp_path / "data"
+    for bad in (("--exclude", "foo\\"), ("--base-url", "not-a-url")):
+        result = _run_cli(str(root), "--out", str(tmp_path / "out"), "--data-dir", str(data), *bad)
+        assert result.returncode == 2
+        assert result.stderr.count("\n") == 1 and result.stderr.startswith("runwire: ")
+    assert not data.exists() and not (tmp_path / "out").exists()
