@@ -187,11 +187,9 @@ class BusActor(ShardActor):
         log = self._logs.get(run_id)
         if log is None or log.terminal is not None:
             return
-        pending = log.record.outbox.seal()
-        if log.started and pending:
+        pending = log.record.outbox.seal(keep=log.started)  # never started: its events are late
+        if pending:
             self._append(log, pending)
-        elif pending:
-            log.record.outbox.late_dropped += len(pending)
         self._append(log, [event])
         log.terminal = event
         for sink in log.sinks:

@@ -89,20 +89,20 @@ class Outbox:
             self._scheduled = False
             return items
 
-    def seal(self) -> list[RunEvent]:
-        """Bus side, at the terminal: take what is left and drop (and count) anything later."""
+    def seal(self, keep: bool = True) -> list[RunEvent]:
+        """Bus side, at the terminal: take what is left (or drop and count it, if not ``keep``)
+        and drop (and count) anything later. ``late_dropped`` only changes under the lock:
+        workers still emitting count their own late events meanwhile."""
         with self._lock:
             items = self._items
             self._items = []
             self._sealed = True
+            if not keep:
+                self.late_dropped += len(items)
+                items = []
             if self._cond is not None:
                 self._cond.notify_all()
             return items
-
-    @property
-    def producer_waiting(self) -> bool:
-        """True while a worker waits for the bus to drain (backpressure)."""
-        return self._waiters > 0
 
     def wake(self) -> None:
         """Wake a worker waiting on a full window (it re-checks cancellation)."""

@@ -6,6 +6,7 @@ the cancel flag and the terminal future). Mutable run *state* lives inside the a
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -39,5 +40,10 @@ class RunRecord:
     # Taken (and cleared) by the first cancel(): lets a run that owns others - a loop - cancel
     # them first (child-first), whoever holds the handle. Returns True when it took over.
     cancel_hook: Callable[[str], bool] | None = None
-    cancel_requested: CancelFlag = field(default_factory=CancelFlag)
-    terminal: TerminalSlot[RunEvent] = field(default_factory=TerminalSlot)
+    cancel_requested: CancelFlag = field(init=False)
+    terminal: TerminalSlot[RunEvent] = field(init=False)
+
+    def __post_init__(self) -> None:
+        lock = threading.Lock()  # this run's own: shared by its flag and its slot, nobody else's
+        self.cancel_requested = CancelFlag(lock)
+        self.terminal = TerminalSlot(lock)

@@ -3,7 +3,11 @@
 ``threading.Event`` and ``concurrent.futures.Future`` each carry a ``Condition`` (a deque, a lock
 and bound methods: ~1.7 KiB measured). A run needs one flag and one slot, but almost never a
 thread waiting on them, so these create the heavy waiting primitive only when someone waits:
-that is most of the difference between ~13 and <10 KiB per in-flight run.
+that is most of the difference between ~13 and ~5 KiB per in-flight run (docs/benchmarks.md).
+
+Each run's flag and slot share one plain lock of their own (RunRecord passes it to both): it
+guards their state and the lazy creation, and is never held while waiting or calling out, so
+runs never contend with each other, within a system or across systems.
 """
 
 from __future__ import annotations
@@ -18,7 +22,6 @@ from typing import Generic, TypeVar
 __all__ = ["CancelFlag", "TerminalSlot"]
 
 _log = logging.getLogger("runwire.signals")
-_LAZY = threading.Lock()  # guards lazy creation only; never held while waiting or calling out
 T = TypeVar("T")
 
 
@@ -26,9 +29,10 @@ class CancelFlag:
     """A set-once flag with ``threading.Event``'s ``is_set``/``set``/``wait``, and callbacks run
     once by the thread that sets it (to abort a blocking call that cannot check the flag)."""
 
-    __slots__ = ("_callbacks", "_event", "_flag")
+    __slots__ = ("_callbacks", "_event", "_flag", "_lock")
 
-    def __init__(self) -> None:
+    def __init__(self, lock: threading.Lock | None = None) -> None:
+        self._lock = lock if lock is not None else threading.Lock()
         self._flag = False
         self._event: threading.Event | None = None
         self._callbacks: list[Callable[[], object]] | None = None
@@ -37,7 +41,7 @@ class CancelFlag:
         return self._flag
 
     def set(self) -> None:
-        with _LAZY:
+        with self._lock:
             if self._flag:
                 return
             self._flag = True
@@ -50,7 +54,7 @@ class CancelFlag:
     def wait(self, timeout: float | None = None) -> bool:
         if self._flag:
             return True
-        with _LAZY:
+        with self._lock:
             if self._event is None:
                 self._event = threading.Event()
                 if self._flag:
@@ -61,7 +65,7 @@ class CancelFlag:
     def add_callback(self, callback: Callable[[], object]) -> Callable[[], None]:
         """Run ``callback`` when the flag is set (now, on this thread, if it already is); returns
         a function that unregisters it. A callback that raises is logged, never propagated."""
-        with _LAZY:
+        with self._lock:
             if not self._flag:
                 if self._callbacks is None:
                     self._callbacks = []
@@ -71,7 +75,7 @@ class CancelFlag:
         return _nothing
 
     def _remove(self, callback: Callable[[], object]) -> None:
-        with _LAZY:
+        with self._lock:
             if self._callbacks is not None and callback in self._callbacks:
                 self._callbacks.remove(callback)
 
@@ -90,9 +94,10 @@ def _call_quietly(callback: Callable[[], object]) -> None:
 class TerminalSlot(Generic[T]):
     """Holds a run's terminal event: the subset of ``concurrent.futures.Future`` the runtime uses."""
 
-    __slots__ = ("_callbacks", "_event", "_value")
+    __slots__ = ("_callbacks", "_event", "_lock", "_value")
 
-    def __init__(self) -> None:
+    def __init__(self, lock: threading.Lock | None = None) -> None:
+        self._lock = lock if lock is not None else threading.Lock()
         self._value: T | None = None
         self._callbacks: list[Callable[[TerminalSlot[T]], object]] | None = None
         self._event: threading.Event | None = None
@@ -104,7 +109,7 @@ class TerminalSlot(Generic[T]):
         value = self._value
         if value is not None:
             return value
-        with _LAZY:
+        with self._lock:
             if self._event is None:
                 self._event = threading.Event()
                 if self._value is not None:
@@ -116,7 +121,7 @@ class TerminalSlot(Generic[T]):
         return self._value
 
     def set_result(self, value: T) -> None:
-        with _LAZY:
+        with self._lock:
             if self._value is not None:
                 raise InvalidStateError("the terminal is already set")
             self._value = value
@@ -128,7 +133,7 @@ class TerminalSlot(Generic[T]):
             self._call(callback)
 
     def add_done_callback(self, callback: Callable[[TerminalSlot[T]], object]) -> None:
-        with _LAZY:
+        with self._lock:
             if self._value is None:
                 if self._callbacks is None:
                     self._callbacks = []

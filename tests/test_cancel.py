@@ -14,7 +14,7 @@ import pytest
 
 from runwire.actors import Cancelled, RunContext, RunSystem
 
-from .helpers import LogWatcher, assert_well_formed, collect, paused
+from .helpers import LogWatcher, assert_well_formed, blocker, collect, paused
 
 
 def test_cancelled_is_in_the_log_before_cancel_returns(system: RunSystem) -> None:
@@ -232,3 +232,20 @@ def test_async_consumer_sees_cancel_as_the_last_event(system: RunSystem, backend
     events = anyio.run(consume, backend=backend)
     assert_well_formed(events)
     assert events[-1].type == "run.cancelled"
+
+
+@pytest.mark.timeout(30)  # a shared lock deadlocks here: fail fast instead of at the 120 s default
+def test_runs_never_share_the_lock_of_their_cancel_flag_and_terminal() -> None:
+    """Each run's flag and terminal slot have a lock of their own: while one run's is held, a run
+    of another system (or the same one) still cancels and resolves its terminal."""
+    gate = threading.Event()
+    with RunSystem() as first, RunSystem() as second:
+        held = first.start(blocker(gate))
+        try:
+            with held._record.terminal._lock:
+                for system in (second, first):
+                    other = system.start(lambda ctx: ctx.wait_cancelled(30))
+                    assert other.cancel("free", timeout=10).type == "run.cancelled"
+        finally:
+            gate.set()
+        assert held.wait(10).type == "run.completed"

@@ -3,10 +3,14 @@ dropped and counted on the run's info."""
 
 from __future__ import annotations
 
+import sys
 import threading
 from typing import Any
 
 from runwire.actors import RunContext, RunSystem
+from runwire.actors._outbox import Outbox
+from runwire.actors._signals import CancelFlag
+from runwire.protocol import RunLog
 
 from .helpers import assert_well_formed, collect
 
@@ -58,3 +62,34 @@ def test_background_thread_racing_the_end_never_passes_the_fence(system: RunSyst
         info = handle.info()
         logged = sum(1 for e in events if e.type == "run.log")
         assert logged + info.late_events_dropped <= counts["emitted"] + 1
+
+
+def test_late_drop_count_is_exact_while_many_threads_race_the_seal() -> None:
+    """Every event emitted is either taken for the log or counted in ``late_dropped``, exactly:
+    the count is only changed under the outbox's lock, by the bus at the seal (a run that never
+    started) and by each emitting thread after it (no lost updates)."""
+    event = RunLog(run_id="r", message="x")
+    flag = CancelFlag()
+    threads, per_thread = 8, 400
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # hand the GIL over as often as CPython allows: lost updates show
+    try:
+        for _ in range(100):
+            outbox = Outbox(window=threads * per_thread, notify=lambda: None)
+            go = threading.Barrier(threads + 1)
+
+            def emit(outbox: Outbox = outbox, go: threading.Barrier = go) -> None:
+                go.wait(10)
+                for _ in range(per_thread):
+                    outbox.put(event, flag, block=False)
+
+            workers = [threading.Thread(target=emit) for _ in range(threads)]
+            for t in workers:
+                t.start()
+            go.wait(10)
+            assert outbox.seal(keep=False) == []  # as the bus does for a run that never started
+            for t in workers:
+                t.join(10)
+            assert outbox.late_dropped == threads * per_thread
+    finally:
+        sys.setswitchinterval(previous)
