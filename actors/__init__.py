@@ -14,7 +14,6 @@ from ._context import RunContext
 from ._errors import (
     Cancelled,
     RunExpiredError,
-    RunFinishedError,
     RunTimeoutError,
     RunwireError,
     SubscriberTooSlowError,
@@ -31,7 +30,6 @@ __all__ = [
     "EventStream",
     "RunContext",
     "RunExpiredError",
-    "RunFinishedError",
     "RunHandle",
     "RunInfo",
     "RunSystem",

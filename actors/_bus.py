@@ -9,27 +9,27 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Iterable
 from concurrent.futures import InvalidStateError
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 
 import pykka
 
-from runwire.protocol import RunEvent, RunFailed, StreamGap, dump_event, utc_now
+from runwire.protocol import RunEvent, StreamGap, dump_event, utc_now
 
+from ._completion import terminal_event
 from ._errors import UnknownRunError
 from ._messages import (
     Close,
     Drain,
-    Fault,
     InfoBatch,
     InfoRequest,
     Open,
-    Pause,
     Publish,
     PublishTerminal,
     Resume,
+    Signal,
     Subscribe,
     Unsubscribe,
 )
@@ -72,6 +72,8 @@ class BusRunInfo:
 
 
 class BusActor(ShardActor):
+    role = "bus"
+
     def __init__(self, shard: int, retain_events: int = 50_000, retain_bytes: int = 32 * 2**20) -> None:
         super().__init__()
         self.shard = shard
@@ -107,12 +109,8 @@ class BusActor(ShardActor):
                 return self._info(run_id)
             case InfoBatch(run_ids):
                 return {rid: info for rid in run_ids if (info := self._info(rid)) is not None}
-            case Pause(release, timeout):
-                release.wait(timeout)
-            case Fault(run_id):
-                raise RuntimeError(f"injected bus fault while handling run {run_id}")
             case _:
-                raise TypeError(f"BusActor got an unknown message: {message!r}")
+                self._debug(message)
         return None
 
     # -- the log ------------------------------------------------------------------------------
@@ -253,22 +251,11 @@ class BusActor(ShardActor):
     # -- faults -------------------------------------------------------------------------------
     def _fault(self, run_id: str, exc: Exception) -> None:
         if self.completion is not None:  # the CompletionActor decides the run's terminal
-            self.completion.tell(internal_failure(run_id, "bus", exc))
+            self.completion.tell(internal_failure(run_id, self.role, exc))
 
-    def on_failure(
-        self,
-        exception_type: type[BaseException] | None,
-        exception_value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        """This shard is dying: give every open run its terminal before it goes."""
-        for run_id, log in list(self._logs.items()):
-            if log.terminal is None:
-                event = RunFailed(
-                    run_id=run_id,
-                    parent_run_id=log.record.parent_run_id,
-                    step=log.record.step,
-                    error_type="InternalError",
-                    message=f"bus shard {self.shard} crashed: {exception_value!r}",
-                )
-                self._terminal(run_id, event)
+    def _open_runs(self) -> Iterable[str]:
+        return [run_id for run_id, log in self._logs.items() if log.terminal is None]
+
+    def _crashed(self, failure: Signal) -> None:
+        record = self._logs[failure.run_id].record  # the bus writes the terminal itself: it is the log
+        self._terminal(failure.run_id, terminal_event(record, failure))

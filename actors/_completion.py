@@ -15,22 +15,28 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from types import TracebackType
 from typing import Any
 
 import pykka
 
-from runwire.protocol import RunCancelled, RunCompleted, RunEvent, RunFailed, RunStarted
+from runwire.protocol import (
+    TERMINAL_STATE_OF,
+    TERMINAL_STATES,
+    RunCancelled,
+    RunCompleted,
+    RunEvent,
+    RunFailed,
+    RunStarted,
+)
 
 from ._messages import (
     Admit,
     Close,
-    Fault,
     InfoBatch,
     InfoRequest,
-    Pause,
     PublishTerminal,
     RunEnded,
     Settle,
@@ -41,7 +47,7 @@ from ._messages import Publish as BusPublish
 from ._record import RunRecord
 from ._shard import ShardActor, internal_failure
 
-__all__ = ["CompletionActor", "CompletionRunInfo", "RunState"]
+__all__ = ["CompletionActor", "CompletionRunInfo", "RunState", "terminal_event"]
 
 _log = logging.getLogger("runwire.completion")
 
@@ -55,10 +61,9 @@ class RunState(StrEnum):
 
     @property
     def is_terminal(self) -> bool:
-        return self in _TERMINAL_STATES
+        return self in TERMINAL_STATES
 
 
-_TERMINAL_STATES = frozenset({RunState.COMPLETED, RunState.FAILED, RunState.CANCELLED})
 _RANK = {"complete": 1, "fail": 2, "cancel": 3}
 
 
@@ -82,6 +87,8 @@ class CompletionRunInfo:
 
 
 class CompletionActor(ShardActor):
+    role = "completion"
+
     def __init__(self, shard: int, bus: pykka.ActorRef[Any]) -> None:
         super().__init__()
         self.shard = shard
@@ -92,7 +99,7 @@ class CompletionActor(ShardActor):
     def _fault(self, run_id: str, exc: Exception) -> None:
         run = self._runs.get(run_id)
         if run is not None and run.terminal is None:
-            self._decide(run, internal_failure(run_id, "completion", exc))
+            self._decide(run, internal_failure(run_id, self.role, exc))
 
     def _handle(self, message: Any) -> Any:
         match message:
@@ -110,12 +117,8 @@ class CompletionActor(ShardActor):
                 return self._info(run_id)
             case InfoBatch(run_ids):
                 return {rid: info for rid in run_ids if (info := self._info(rid)) is not None}
-            case Pause(release, timeout):
-                release.wait(timeout)
-            case Fault(run_id):
-                raise RuntimeError(f"injected completion fault while handling run {run_id}")
             case _:
-                raise TypeError(f"CompletionActor got an unknown message: {message!r}")
+                self._debug(message)
         return None
 
     def _info(self, run_id: str) -> CompletionRunInfo | None:
@@ -176,22 +179,8 @@ class CompletionActor(ShardActor):
 
     def _decide(self, run: _Run, sig: Signal) -> None:
         rec = run.record
-        common: dict[str, Any] = {
-            "run_id": rec.run_id,
-            "parent_run_id": rec.parent_run_id,
-            "step": rec.step,
-            "finish_reason": run.finish_reason,
-        }
-        event: RunEvent
-        if sig.kind == "cancel":
-            event = RunCancelled(reason=sig.reason, **common)
-            run.state = RunState.CANCELLED
-        elif sig.kind == "fail":
-            event = RunFailed(error_type=sig.error_type, message=sig.message, traceback=sig.traceback, **common)
-            run.state = RunState.FAILED
-        else:
-            event = RunCompleted(result=sig.result, **common)
-            run.state = RunState.COMPLETED
+        event = terminal_event(rec, sig, run.finish_reason)
+        run.state = RunState(TERMINAL_STATE_OF[event.type])
         run.terminal = event
         run.candidate = None
         try:
@@ -202,14 +191,23 @@ class CompletionActor(ShardActor):
             with contextlib.suppress(pykka.ActorDeadError):
                 self.runner.tell(RunEnded(rec.run_id, event.type))
 
-    def on_failure(
-        self,
-        exception_type: type[BaseException] | None,
-        exception_value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        """This shard is dying: decide every open run as failed so none is left without a terminal."""
-        for run in list(self._runs.values()):
-            if run.terminal is None:
-                msg = f"completion shard {self.shard} crashed: {exception_value!r}"
-                self._decide(run, Signal(run.record.run_id, "fail", error_type="InternalError", message=msg))
+    def _open_runs(self) -> Iterable[str]:
+        return [run_id for run_id, run in self._runs.items() if run.terminal is None]
+
+    def _crashed(self, failure: Signal) -> None:
+        self._decide(self._runs[failure.run_id], failure)  # _decide only tells: safe while dying
+
+
+def terminal_event(record: RunRecord, sig: Signal, finish_reason: str | None = None) -> RunEvent:
+    """The terminal event an outcome signal (cancel, fail or complete) gives ``record``'s run."""
+    common: dict[str, Any] = {
+        "run_id": record.run_id,
+        "parent_run_id": record.parent_run_id,
+        "step": record.step,
+        "finish_reason": finish_reason,
+    }
+    if sig.kind == "cancel":
+        return RunCancelled(reason=sig.reason, **common)
+    if sig.kind == "fail":
+        return RunFailed(error_type=sig.error_type, message=sig.message, traceback=sig.traceback, **common)
+    return RunCompleted(result=sig.result, **common)

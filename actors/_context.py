@@ -105,18 +105,33 @@ class RunContext:
         total: int | None = None,
         message: str | None = None,
     ) -> None:
+        """Emit ``run.progress``: how far the run is, as a ``fraction`` in [0, 1] and/or
+        ``current`` of ``total`` units, with an optional ``message`` saying what it does now.
+
+        Never dropped or merged for a slow subscriber. Like every emit: raises
+        :class:`Cancelled` once the run is cancelled, and a sync pipeline waits here while its
+        outbox window is full (backpressure)."""
         self._put(
             RunProgress(fraction=fraction, current=current, total=total, message=message, ts=utc_now(), **self._ids)
         )
 
     def milestone(self, name: str, **data: JsonValue) -> None:
+        """Emit ``run.milestone``: a named step reached (``"repo_fetched"``) with JSON facts about
+        it as keyword arguments. Never dropped or merged: consumers may act on it."""
         self._put(RunMilestone(name=name, data=data, ts=utc_now(), **self._ids))
 
     def log(self, message: str, level: LogLevel = "info") -> None:
+        """Emit ``run.log``: a human-readable line at ``level`` (debug, info, warning, error).
+        It goes into the run's log, not Python's logging; never dropped or merged."""
         self._put(RunLog(message=message, level=level, ts=utc_now(), **self._ids))
 
     def delta(self, field: str, text: str, artifact_id: str | None = None) -> None:
-        """A piece of generated text for ``field`` (token streaming). The hot path: kept lean."""
+        """Emit ``text.delta``: the next piece of generated text for output ``field`` (token
+        streaming), optionally for the section ``artifact_id``. The hot path: kept lean.
+
+        The run's delta throttle (``delta_max_rate`` of ``system.start``) may merge adjacent
+        deltas before the log (their text joined, in order), and a slow ``coalesce`` subscriber
+        may merge them or drop the oldest behind a ``stream.gap`` whose range the log replays."""
         if self._cancel.is_set():
             raise Cancelled
         build = self._delta
@@ -129,6 +144,7 @@ class RunContext:
             self._outbox.put(event, self._cancel, self._block)
 
     def artifact_partial(self, artifact_id: str, text: str) -> None:
+        """Emit ``artifact.partial``: the next chunk of ``artifact_id``'s content, in order."""
         self._put(ArtifactPartial(artifact_id=artifact_id, text=text, ts=utc_now(), **self._ids))
 
     def artifact(
@@ -141,6 +157,9 @@ class RunContext:
         sha256: str | None = None,
         content: str | None = None,
     ) -> None:
+        """Emit ``artifact``: a finished output, by ``artifact_id``, where it was written
+        (``path``), what it is (``media_type``, ``size`` in bytes, ``sha256``) and, for small
+        ones, its ``content`` inline. Never dropped or merged."""
         self._put(
             Artifact(
                 artifact_id=artifact_id,

@@ -6,7 +6,6 @@ __all__ = [
     "Cancelled",
     "RunwireError",
     "RunExpiredError",
-    "RunFinishedError",
     "RunTimeoutError",
     "SubscriberTooSlowError",
     "SystemClosedError",
@@ -34,10 +33,6 @@ class RunExpiredError(UnknownRunError):
 
     def __str__(self) -> str:
         return f"run {self.run_id!r} has expired: its events were freed after its retention period"
-
-
-class RunFinishedError(RunwireError):
-    """The operation needs a live run, but this one already ended."""
 
 
 class SystemClosedError(RunwireError):

@@ -116,9 +116,6 @@ class RunHandle:
         """Record a provider finish_reason; it is put on the terminal and never ends the run."""
         self._record.to_completion(Signal(self.run_id, "provider_finish", reason=reason))
 
-    def _signal(self, signal: Signal) -> None:
-        self._record.to_completion(signal)
-
     def __eq__(self, other: Any) -> bool:
         return isinstance(other, RunHandle) and other.run_id == self.run_id
 

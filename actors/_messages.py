@@ -166,7 +166,7 @@ class Deadline:
     run_id: str
 
 
-# --- any actor -------------------------------------------------------------------------------
+# --- any shard actor -------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class InfoRequest:
     """Asked from outside (with a timeout): this actor's view of one run."""
@@ -174,6 +174,7 @@ class InfoRequest:
     run_id: str
 
 
+# --- the debug seam (tests, diagnosis): every shard actor handles these in ShardActor._debug --
 @dataclass(frozen=True, slots=True)
 class InfoBatch:
     """Asked from outside: this actor's view of several runs at once, ``{run_id: info}``; runs it
@@ -184,7 +185,7 @@ class InfoBatch:
 
 @dataclass(frozen=True, slots=True)
 class Pause:
-    """Test hook: hold this actor until ``release`` is set, so messages queue up behind it.
+    """Hold this actor until ``release`` is set, so messages queue up behind it.
 
     Lets tests put racing messages in one mailbox deterministically. Bounded by ``timeout``.
     """
@@ -195,7 +196,8 @@ class Pause:
 
 @dataclass(frozen=True, slots=True)
 class Fault:
-    """Test hook: raise inside the actor while handling ``run_id`` (fault injection)."""
+    """Raise inside the actor while handling ``run_id`` (fault injection); ``escape``: let the
+    exception stop the actor (its ``on_failure`` then ends every run it holds)."""
 
     run_id: str
     escape: bool = False

@@ -20,8 +20,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import traceback as tb
+from collections.abc import Iterable
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any
 
 import pykka
@@ -32,10 +32,8 @@ from ._errors import Cancelled
 from ._messages import (
     Close,
     Deadline,
-    Fault,
     InfoBatch,
     InfoRequest,
-    Pause,
     RunEnded,
     Signal,
     Start,
@@ -43,7 +41,7 @@ from ._messages import (
     WorkerDone,
 )
 from ._record import RunRecord
-from ._shard import ShardActor, internal_failure
+from ._shard import ShardActor, internal_failure, tell_quietly
 from ._timer import Timer
 from ._workers import AsyncLoop, TaskRef, WorkerPool
 
@@ -84,6 +82,8 @@ def _outcome(run_id: str, result: Any, include_traceback: bool) -> Signal:
 
 
 class RunActor(ShardActor):
+    role = "runner"
+
     def __init__(
         self,
         shard: int,
@@ -106,7 +106,7 @@ class RunActor(ShardActor):
         self._abandoned: set[str] = set()
 
     def _fault(self, run_id: str, exc: Exception) -> None:
-        self.completion.tell(internal_failure(run_id, "runner", exc))
+        self.completion.tell(internal_failure(run_id, self.role, exc))
 
     def _handle(self, message: Any) -> Any:
         match message:
@@ -127,12 +127,8 @@ class RunActor(ShardActor):
                 return RunnerRunInfo(run_id in self._active, run_id in self._abandoned)
             case InfoBatch(run_ids):
                 return {rid: RunnerRunInfo(rid in self._active, rid in self._abandoned) for rid in run_ids}
-            case Pause(release, timeout):
-                release.wait(timeout)
-            case Fault(run_id):
-                raise RuntimeError(f"injected runner fault while handling run {run_id}")
             case _:
-                raise TypeError(f"RunActor got an unknown message: {message!r}")
+                self._debug(message)
         return None
 
     def _start(self, record: RunRecord) -> None:
@@ -150,7 +146,7 @@ class RunActor(ShardActor):
     def _run_sync(self, record: RunRecord, me: pykka.ActorRef[Any]) -> None:
         """Runs on a pool thread, never on the actor."""
         if record.cancel_requested.is_set():  # cancelled while queued: it must never start
-            _tell_quietly(me, WorkerDone(record.run_id, None))
+            tell_quietly(me, WorkerDone(record.run_id, None))
             return
         ctx = RunContext(record, blocking=True)
         signal: Signal | None
@@ -163,7 +159,7 @@ class RunActor(ShardActor):
             signal = failure_signal(record.run_id, exc, self._include_tb)
         else:
             signal = _outcome(record.run_id, result, self._include_tb)
-        _tell_quietly(me, WorkerDone(record.run_id, signal))
+        tell_quietly(me, WorkerDone(record.run_id, signal))
 
     async def _run_async(self, record: RunRecord, me: pykka.ActorRef[Any]) -> None:
         """Runs as a task on the system's event loop; task cancellation is the cancel scope."""
@@ -179,7 +175,7 @@ class RunActor(ShardActor):
         else:
             signal = _outcome(record.run_id, result, self._include_tb)
         finally:
-            _tell_quietly(me, WorkerDone(record.run_id, signal))
+            tell_quietly(me, WorkerDone(record.run_id, signal))
 
     def _stop_worker(self, run_id: str) -> None:
         active = self._active.get(run_id)
@@ -189,7 +185,7 @@ class RunActor(ShardActor):
             active.task.cancel()  # non-blocking: cancels the task on its loop
         active.record.outbox.wake()
         me = self.actor_ref
-        self._timer.call_later(self._deadline, lambda: _tell_quietly(me, Deadline(run_id)))
+        self._timer.call_later(self._deadline, lambda: tell_quietly(me, Deadline(run_id)))
 
     def _deadline_passed(self, run_id: str) -> None:
         active = self._active.get(run_id)
@@ -209,20 +205,8 @@ class RunActor(ShardActor):
             self._deadline,
         )
 
-    def on_failure(
-        self,
-        exception_type: type[BaseException] | None,
-        exception_value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        """This shard is dying: fail its running runs so each still gets a terminal."""
-        for run_id in list(self._active):
-            msg = f"run shard {self.shard} crashed: {exception_value!r}"
-            _tell_quietly(self.completion, Signal(run_id, "fail", error_type="InternalError", message=msg))
+    def _open_runs(self) -> Iterable[str]:
+        return self._active
 
-
-def _tell_quietly(ref: pykka.ActorRef[Any], message: Any) -> None:
-    try:
-        ref.tell(message)
-    except pykka.ActorDeadError:
-        _log.debug("actor %s is gone; dropped %s", ref, type(message).__name__)
+    def _crashed(self, failure: Signal) -> None:
+        tell_quietly(self.completion, failure)

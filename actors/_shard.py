@@ -2,19 +2,26 @@
 
 An exception escaping ``on_receive`` of a ``tell``-ed message would stop a pykka actor, and with
 it every run of its shard. Each shard actor instead catches it, logs it, and fails only the run
-the message was about (``_fault``), so that run still gets its one terminal.
+the message was about (``_fault``), so that run still gets its one terminal. An actor that
+dies anyway (``on_failure``) first gives every run it still holds its terminal (``_crashed``).
+
+The debug seam: ``Pause`` (hold this actor) and ``Fault`` (raise inside it) are handled here, in
+``_debug``, for every shard actor alike. Each actor's ``_handle`` reaches it only after its own
+cases, so the seam costs the messages of a run nothing; tests/helpers.py builds on it.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Iterable
+from types import TracebackType
+from typing import Any, ClassVar
 
 import pykka
 
-from ._messages import Fault, Signal
+from ._messages import Fault, Pause, Signal
 
-__all__ = ["ShardActor", "internal_failure", "run_id_of"]
+__all__ = ["ShardActor", "internal_failure", "run_id_of", "tell_quietly"]
 
 _log = logging.getLogger("runwire.shard")
 
@@ -25,13 +32,22 @@ def run_id_of(message: Any) -> str | None:
     return run_id if isinstance(run_id, str) and run_id else None
 
 
-def internal_failure(run_id: str, where: str, exc: BaseException) -> Signal:
+def tell_quietly(ref: pykka.ActorRef[Any], message: object) -> None:
+    """``tell`` that ignores a stopped actor: a late message to a shard or a loop that is gone."""
+    try:
+        ref.tell(message)
+    except pykka.ActorDeadError:
+        _log.debug("actor %s is gone; dropped %s", ref, type(message).__name__)
+
+
+def internal_failure(run_id: str, where: str, exc: BaseException | None) -> Signal:
     """The ``fail`` signal for a bug inside the runtime itself."""
     return Signal(run_id, "fail", error_type="InternalError", message=f"{where} fault: {type(exc).__name__}: {exc}")
 
 
 class ShardActor(pykka.ThreadingActor):
     use_daemon_thread = True
+    role: ClassVar[str]  # what this actor is to a run, in failure messages: "bus", "completion", ...
     shard: int
 
     def on_receive(self, message: Any) -> Any:
@@ -49,6 +65,35 @@ class ShardActor(pykka.ThreadingActor):
     def _handle(self, message: Any) -> Any:
         raise NotImplementedError
 
+    def _debug(self, message: Any) -> None:
+        """Where each ``_handle`` sends a message none of its cases matched: the debug seam."""
+        match message:
+            case Pause(release, timeout):
+                release.wait(timeout)
+            case Fault(run_id):
+                raise RuntimeError(f"injected {self.role} fault while handling run {run_id}")
+            case _:
+                raise TypeError(f"{type(self).__name__} got an unknown message: {message!r}")
+
     def _fault(self, run_id: str, exc: Exception) -> None:
         """Fail ``run_id``: handling a message about it raised ``exc``."""
+        raise NotImplementedError
+
+    def on_failure(
+        self,
+        exception_type: type[BaseException] | None,
+        exception_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """This shard is dying: every run it still holds gets its terminal before it goes."""
+        where = f"{self.role} shard {self.shard}"
+        for run_id in list(self._open_runs()):
+            self._crashed(internal_failure(run_id, where, exception_value))
+
+    def _open_runs(self) -> Iterable[str]:
+        """The runs this shard holds that have no terminal yet."""
+        raise NotImplementedError
+
+    def _crashed(self, failure: Signal) -> None:
+        """See that ``failure`` becomes its run's terminal without this (dying) actor."""
         raise NotImplementedError

@@ -26,7 +26,8 @@ from ._info import RunInfo
 from ._messages import Admit, Close, Drain, InfoRequest, Open, Resume, Signal, Start, Subscribe, Unsubscribe
 from ._outbox import Outbox
 from ._record import RunRecord
-from ._run import RunActor, _tell_quietly
+from ._run import RunActor
+from ._shard import tell_quietly
 from ._signals import TerminalSlot
 from ._snapshot import snapshot, snapshots
 from ._subscription import Sink
@@ -308,7 +309,7 @@ class RunSystem:
     def _subscribe(self, run_id: str, sink: Sink, after_seq: int) -> None:
         record = self._record(run_id)
         bus = self._shards[record.shard].bus
-        sink.on_space = lambda: _tell_quietly(bus, Resume(run_id, sink))
+        sink.on_space = lambda: tell_quietly(bus, Resume(run_id, sink))
         bus.tell(Subscribe(run_id, sink, after_seq))
 
     def _unsubscribe(self, run_id: str, sink: Sink) -> None:

@@ -60,10 +60,6 @@ class WorkerPool:
         self._spawn()
         return True
 
-    @property
-    def size(self) -> int:
-        return len(self._workers)
-
     def shutdown(self, timeout: float = 5.0) -> None:
         with self._lock:
             self._closed = True

@@ -11,6 +11,7 @@ from __future__ import annotations
 from ._pipelines import available as pipelines
 from ._pipelines import register as register_pipeline
 from ._pipelines import resolve as resolve_pipeline
+from ._shard import tell_quietly
 from ._subscription import DEAD, FULL, OK, POLICIES, AsyncSink, Policy, Sink, SyncSink, loop_waker
 
 __all__ = [
@@ -26,4 +27,5 @@ __all__ = [
     "pipelines",
     "register_pipeline",
     "resolve_pipeline",
+    "tell_quietly",
 ]

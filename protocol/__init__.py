@@ -7,6 +7,8 @@ from ._base import EventBase, utc_now
 from ._fast import DeltaBuilder
 from .codec import dump_event, event_json_schema, is_terminal, parse_event
 from .events import (
+    TERMINAL_STATE_OF,
+    TERMINAL_STATES,
     TERMINAL_TYPES,
     Artifact,
     ArtifactPartial,
@@ -23,10 +25,13 @@ from .events import (
     StepStarted,
     StreamGap,
     TerminalEvent,
+    TerminalState,
     TextDelta,
 )
 
 __all__ = [
+    "TERMINAL_STATES",
+    "TERMINAL_STATE_OF",
     "TERMINAL_TYPES",
     "Artifact",
     "ArtifactPartial",
@@ -45,6 +50,7 @@ __all__ = [
     "StepStarted",
     "StreamGap",
     "TerminalEvent",
+    "TerminalState",
     "TextDelta",
     "dump_event",
     "event_json_schema",

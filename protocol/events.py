@@ -6,6 +6,8 @@ alone (one dict lookup, no trial-and-error over the union).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Annotated, Literal, TypeAlias
 
 from pydantic import Field, JsonValue
@@ -13,6 +15,8 @@ from pydantic import Field, JsonValue
 from ._base import EventBase
 
 __all__ = [
+    "TERMINAL_STATES",
+    "TERMINAL_STATE_OF",
     "TERMINAL_TYPES",
     "Artifact",
     "ArtifactPartial",
@@ -29,10 +33,12 @@ __all__ = [
     "StepStarted",
     "StreamGap",
     "TerminalEvent",
+    "TerminalState",
     "TextDelta",
 ]
 
 LogLevel: TypeAlias = Literal["debug", "info", "warning", "error"]
+TerminalState: TypeAlias = Literal["completed", "failed", "cancelled"]
 
 
 class RunStarted(EventBase):
@@ -118,7 +124,7 @@ class StepFinished(EventBase):
     type: Literal["step.finished"] = "step.finished"
     child_run_id: str = Field(min_length=1)
     index: int = Field(ge=0)
-    outcome: Literal["completed", "failed", "cancelled"]
+    outcome: TerminalState
     result: JsonValue = None
     error: str | None = None
 
@@ -159,7 +165,12 @@ class RunCancelled(EventBase):
 
 
 TerminalEvent: TypeAlias = Annotated[RunCompleted | RunFailed | RunCancelled, Field(discriminator="type")]
-TERMINAL_TYPES: frozenset[str] = frozenset({"run.completed", "run.failed", "run.cancelled"})
+TERMINAL_STATE_OF: Mapping[str, TerminalState] = MappingProxyType(
+    {"run.completed": "completed", "run.failed": "failed", "run.cancelled": "cancelled"}
+)
+"""Each terminal event type and the state its run ends in: the one table every layer reads."""
+TERMINAL_TYPES: frozenset[str] = frozenset(TERMINAL_STATE_OF)
+TERMINAL_STATES: frozenset[str] = frozenset(TERMINAL_STATE_OF.values())
 
 RunEvent: TypeAlias = Annotated[
     RunStarted

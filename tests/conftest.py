@@ -10,12 +10,14 @@ from hypothesis import HealthCheck, settings
 
 from runwire.actors import RunSystem
 
-settings.register_profile(
-    "ci", deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
-)
+# No deadline: examples drive real threads on a shared machine. The ``system`` fixture is meant to
+# be shared by a test's examples (each example starts its own runs).
 settings.register_profile(
     "dev", deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
 )
+# CI (.ci/run): the same, but derandomized, so a red run is red again on the next push, and a
+# failure prints the blob that reproduces it (@reproduce_failure).
+settings.register_profile("ci", settings.get_profile("dev"), derandomize=True, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 

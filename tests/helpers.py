@@ -39,7 +39,10 @@ def blocker(release: threading.Event, started: threading.Event | None = None) ->
 
 @contextmanager
 def paused(ref: Any) -> Iterator[threading.Event]:
-    """Hold an actor so that the messages sent meanwhile queue up in its mailbox."""
+    """Hold a shard actor so that the messages sent meanwhile queue up in its mailbox.
+
+    Built on the core's debug seam (``Pause``, handled by ``ShardActor._debug`` for the bus,
+    completion and run actors alike); the ODA StepRunner has a ``Pause`` of its own."""
     release = threading.Event()
     ref.tell(Pause(release))
     try:

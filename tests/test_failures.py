@@ -12,6 +12,7 @@ import anyio.lowlevel
 import pytest
 
 from runwire.actors import RunContext, RunSystem
+from runwire.actors._coalesce import GAP_REASON_DROPPED
 from runwire.actors._messages import Fault
 
 from .helpers import assert_well_formed, blocker, collect
@@ -96,25 +97,56 @@ def test_subscriber_that_raises_does_not_affect_the_run_or_others(system: RunSys
 
 
 def test_subscriber_that_stops_reading_does_not_block_the_run(system: RunSystem) -> None:
-    handle = system.start(lambda ctx: [ctx.log(str(i)) for i in range(2000)] and 1)
-    stalled = iter(handle.events())
-    next(stalled)  # reads one event, then never again
+    gate = threading.Event()
+
+    def pipeline(ctx: RunContext) -> int:
+        gate.wait(10)
+        for i in range(2000):  # two fields in turn: nothing merges, the buffer must drop
+            ctx.delta("ab"[i % 2], str(i))
+        return 1
+
+    handle = system.start(pipeline)
+    stalled = iter(handle.events(buffer=64))
+    next(stalled)  # reads run.started, then nothing until the run has ended
+    gate.set()
     assert handle.wait(10).type == "run.completed"
     assert_well_formed(collect(handle))
+    rest = list(stalled)
+    assert len(rest) <= 64 + 1  # its buffer was reached and held to its limit (+ the terminal)
+    assert any(e.type == "stream.gap" and e.reason == GAP_REASON_DROPPED for e in rest)
 
 
 def test_async_subscriber_whose_loop_closed_is_dropped(system: RunSystem) -> None:
-    gate = threading.Event()
-    handle = system.start(blocker(gate))
+    """The consumer's loop is closed while it waits, its iterator never closed (no ``aclose``,
+    no finalisation): the bus finds it dead at its next push and drops it."""
+    emit, finish = threading.Event(), threading.Event()
 
-    async def read_one() -> None:
-        async for _event in handle.events():
-            return  # leaves without closing the generator: asyncio.run finalises it
+    def pipeline(ctx: RunContext) -> str:
+        emit.wait(10)
+        ctx.log("after the loop closed")
+        finish.wait(10)
+        return "done"
 
-    asyncio.run(read_one())
-    gate.set()
+    handle = system.start(pipeline)
+    healthy = iter(handle.events(timeout=10))
+    assert next(healthy).type == "run.started"
+    loop = asyncio.new_event_loop()
+    stream = handle.events().__aiter__()
+    try:
+        assert loop.run_until_complete(anext(stream)).type == "run.started"
+        waiting = loop.create_task(anext(stream))  # type: ignore[arg-type]
+        waiting._log_destroy_pending = False  # it is meant to die pending, with its closed loop
+        loop.run_until_complete(asyncio.sleep(0))  # one turn: it parks on its sink, waiting
+        assert not waiting.done()
+        assert handle.info().subscribers == 2
+    finally:
+        loop.close()  # while it waits: no shutdown_asyncgens, its generator stays open
+    emit.set()
+    assert next(healthy).type == "run.log"  # the bus handled that push, to both subscribers
+    assert handle.info().subscribers == 1  # the dead one is gone, before any terminal
+    finish.set()
     assert handle.wait(10).type == "run.completed"
-    assert handle.info().subscribers == 0
+    del waiting, stream
 
 
 @pytest.mark.parametrize("actor", ["bus", "completion", "runner"])

@@ -8,21 +8,21 @@ the DSPy stream (and its HTTP request) is closed at once, not at the next chunk.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, Literal
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import fields
+from typing import Any, Literal, Unpack
 
-from dspy.streaming import StatusMessageProvider  # type: ignore[import-untyped]
 from pydantic import JsonValue
 
 from runwire.actors import RunContext, RunHandle, RunSystem
 
-from ._listen import ListenerSpec
-from ._stream import StreamOptions, stream_program
+from ._stream import StreamArgs, StreamOptions, stream_program
 from ._text import jsonable
 
 __all__ = ["dspy_pipeline", "prediction_json", "run_dspy"]
 
 DSPyPipeline = Callable[[RunContext], Awaitable[JsonValue]]
+_OPTION_NAMES = frozenset(field.name for field in fields(StreamOptions))
 
 
 def prediction_json(result: Any) -> JsonValue:
@@ -35,19 +35,7 @@ def prediction_json(result: Any) -> JsonValue:
     return value
 
 
-def dspy_pipeline(
-    program: Any,
-    *,
-    listeners: Sequence[ListenerSpec] | None = None,
-    lm: Any = None,
-    adapter: Any = None,
-    status: StatusMessageProvider | None = None,
-    artifact_id: str | None = None,
-    async_program: bool | None = None,
-    milestones: bool = True,
-    settings: Mapping[str, Any] | None = None,
-    batch_window: float = 0.002,
-) -> DSPyPipeline:
+def dspy_pipeline(program: Any, **options: Unpack[StreamArgs]) -> DSPyPipeline:
     """An async pipeline that calls ``program(**ctx.inputs)`` with streaming (see :class:`StreamOptions`).
 
     Events: ``text.delta`` per streamed chunk (field = the output field, or ``predictor.field``
@@ -55,20 +43,10 @@ def dspy_pipeline(
     ``run.milestone`` ``predict_finished`` per listened predictor call, ``run.log`` per DSPy status
     message; the result is the final Prediction's fields; finish_reason is on the terminal.
     """
-    options = StreamOptions(
-        listeners=listeners,
-        lm=lm,
-        adapter=adapter,
-        status=status,
-        artifact_id=artifact_id,
-        async_program=async_program,
-        milestones=milestones,
-        settings=dict(settings or {}),
-        batch_window=batch_window,
-    )
+    stream = StreamOptions(**options)
 
     async def dspy_run(ctx: RunContext) -> JsonValue:
-        return prediction_json(await stream_program(ctx, program, ctx.inputs, options))
+        return prediction_json(await stream_program(ctx, program, ctx.inputs, stream))
 
     dspy_run.__name__ = dspy_run.__qualname__ = f"dspy[{type(program).__name__}]"
     return dspy_run
@@ -78,42 +56,24 @@ def run_dspy(
     system: RunSystem,
     program: Any,
     *,
-    listeners: Sequence[ListenerSpec] | None = None,
-    lm: Any = None,
-    adapter: Any = None,
-    status: StatusMessageProvider | None = None,
-    artifact_id: str | None = None,
-    async_program: bool | None = None,
-    milestones: bool = True,
-    settings: Mapping[str, Any] | None = None,
-    batch_window: float = 0.002,
     inputs: Mapping[str, Any] | None = None,
     name: str | None = None,
     delta_max_rate: float | Literal["default"] | None = "default",
     delta_max_delay: float | None = None,
-    **program_inputs: Any,
+    **options_and_inputs: Any,
 ) -> RunHandle:
     """Start ``program(**inputs, **program_inputs)`` as a run on ``system``; return its handle at once.
 
-    ``inputs`` must be JSON (they are the run's inputs); pass them as keyword arguments, or in
-    ``inputs=`` when a name clashes with an option here. The other options are those of
-    :func:`dspy_pipeline`, plus ``name`` and the per-run delta throttling of ``system.start``.
+    A keyword argument named like a :class:`StreamOptions` field (``lm``, ``listeners``, ...) is
+    that option, as for :func:`dspy_pipeline`; every other one is a program input. ``inputs``
+    must be JSON (they are the run's inputs); pass them in ``inputs=`` when a name clashes with an
+    option. Plus ``name`` and the per-run delta throttling of ``system.start``.
     """
-    pipeline = dspy_pipeline(
-        program,
-        listeners=listeners,
-        lm=lm,
-        adapter=adapter,
-        status=status,
-        artifact_id=artifact_id,
-        async_program=async_program,
-        milestones=milestones,
-        settings=settings,
-        batch_window=batch_window,
-    )
+    options = {key: options_and_inputs.pop(key) for key in _OPTION_NAMES & options_and_inputs.keys()}
+    pipeline = dspy_pipeline(program, **options)
     return system.start(
         pipeline,
-        {**(inputs or {}), **program_inputs},
+        {**(inputs or {}), **options_and_inputs},
         name=name,
         delta_max_rate=delta_max_rate,
         delta_max_delay=delta_max_delay,

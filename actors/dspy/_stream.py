@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any, Protocol, TypedDict
 
 import anyio
 import dspy  # type: ignore[import-untyped]
@@ -28,7 +28,7 @@ from ._batch import DeltaBatcher
 from ._listen import CallDone, CallWatcher, ListenerSpec, ProgramDone, RunListener, build_listeners, name_listeners
 from ._text import FieldText, final_text
 
-__all__ = ["DeltaSink", "StreamOptions", "stream_program"]
+__all__ = ["DeltaSink", "StreamArgs", "StreamOptions", "stream_program"]
 
 
 class DeltaSink(Protocol):
@@ -68,15 +68,33 @@ class StreamOptions:
     artifact_id: str | None = None
     async_program: bool | None = None
     milestones: bool = True
-    settings: Mapping[str, Any] = field(default_factory=dict)
+    settings: Mapping[str, Any] | None = None
     batch_window: float = 0.002
+
+    def __post_init__(self) -> None:
+        # the run's own copy: a caller that changes its dict later does not change the run
+        object.__setattr__(self, "settings", dict(self.settings or {}))
+
+
+class StreamArgs(TypedDict, total=False):
+    """:class:`StreamOptions` as keyword arguments (``dspy_pipeline(program, **options)``)."""
+
+    listeners: Sequence[ListenerSpec] | None
+    lm: Any
+    adapter: Any
+    status: StatusMessageProvider | None
+    artifact_id: str | None
+    async_program: bool | None
+    milestones: bool
+    settings: Mapping[str, Any] | None
+    batch_window: float
 
 
 async def stream_program(sink: DeltaSink, program: Any, inputs: Mapping[str, Any], options: StreamOptions) -> Any:
     """Run ``program(**inputs)`` streaming into ``sink``; return its final ``dspy.Prediction``."""
     base_lm = options.lm if options.lm is not None else dspy.settings.lm
     lm = base_lm.copy() if base_lm is not None else None
-    overrides = dict(options.settings)
+    overrides = dict(options.settings or {})
     if lm is not None:
         overrides["lm"] = lm
     if options.adapter is not None:

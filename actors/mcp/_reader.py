@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import anyio
 import anyio.to_thread
 
-from runwire.protocol import TERMINAL_TYPES, RunEvent
+from runwire.protocol import TERMINAL_STATE_OF, TERMINAL_TYPES, RunEvent
 
 from .._system import RunSystem
 from ._views import EventsPage, RunState, event_json
@@ -77,17 +77,10 @@ async def read_slice(system: RunSystem, run_id: str, after_seq: int, limit: int,
     done = bool(events and events[-1].type in TERMINAL_TYPES) or ended
     state: RunState = info.state  # type: ignore[assignment]  # one of RunState's values
     if events and events[-1].type in TERMINAL_TYPES:
-        state = _TERMINAL_STATES[events[-1].type]
+        state = TERMINAL_STATE_OF[events[-1].type]
     return Slice(events=events, next_after_seq=last, done=done, state=state)
 
 
 async def read_log(system: RunSystem, run_id: str, after_seq: int = 0, limit: int = MAX_LIMIT * 100) -> Slice:
     """What the run's log holds now past ``after_seq`` (no waiting): for resources and artifacts."""
     return await read_slice(system, run_id, after_seq, limit, 0.0)
-
-
-_TERMINAL_STATES: dict[str, RunState] = {
-    "run.completed": "completed",
-    "run.failed": "failed",
-    "run.cancelled": "cancelled",
-}

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import pykka
 
+from runwire.actors.ext import tell_quietly
 from runwire.protocol import RunEvent, StepFinished, StepStarted
 
 from .._errors import Cancelled, RunTimeoutError, UnknownRunError
@@ -43,15 +44,9 @@ if TYPE_CHECKING:
     from .._handle import RunHandle
     from .._system import RunSystem
 
-__all__ = ["StepRunnerActor", "tell_quietly"]
+__all__ = ["StepRunnerActor"]
 
 _log = logging.getLogger("runwire.oda")
-
-
-def tell_quietly(ref: pykka.ActorRef[Any], message: object) -> None:
-    """``tell`` that ignores a stopped actor (a late Terminal or decision after the loop ended)."""
-    with contextlib.suppress(pykka.ActorDeadError):
-        ref.tell(message)
 
 
 @dataclass(slots=True)

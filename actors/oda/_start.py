@@ -17,11 +17,13 @@ from typing import TYPE_CHECKING, Any
 import pykka
 from pydantic import JsonValue
 
+from runwire.actors.ext import tell_quietly
+
 from .._context import RunContext
 from .._errors import Cancelled
 from ._handle import LoopHandle
 from ._messages import DeadlineReached, LoopEnded, LoopOutcome, StartLoop
-from ._runner import StepRunnerActor, tell_quietly
+from ._runner import StepRunnerActor
 from ._types import Budget, LoopError, LoopState, StepFailurePolicy, check_policy
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, NamedTuple, Protocol, TypeAlias, runtime_checkable
 
-from runwire.protocol import RunEvent, parse_event
+from runwire.protocol import TERMINAL_STATES, RunEvent, parse_event
 
 from ._errors import StoreError
 
@@ -29,7 +29,6 @@ __all__ = [
 RunState: TypeAlias = Literal["pending", "running", "completed", "failed", "cancelled"]
 RUN_STATES: frozenset[str] = frozenset({"pending", "running", "completed", "failed", "cancelled"})
 ACTIVE_STATES: frozenset[str] = frozenset({"pending", "running"})
-TERMINAL_STATES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
 
 Durability: TypeAlias = Literal["off", "normal", "full"]
 """How hard a commit tries to survive a crash: SQLite ``synchronous`` OFF / NORMAL / FULL (see docs/store.md)."""

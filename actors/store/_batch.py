@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from runwire.protocol import TERMINAL_TYPES, RunEvent, dump_event
+from runwire.protocol import TERMINAL_STATE_OF, TERMINAL_TYPES, RunEvent, dump_event
 
 from ._api import TERMINAL_STATES, RunState
 from ._schema import SEQ_BITS
@@ -43,12 +43,6 @@ class SetState(NamedTuple):
 
 
 WriteOp = CreateRun | Append | SetState
-
-_STATE_OF_TERMINAL: dict[str, str] = {
-    "run.completed": "completed",
-    "run.failed": "failed",
-    "run.cancelled": "cancelled",
-}
 
 _INSERT_RUN = (
     "INSERT OR IGNORE INTO runs (run_id, pipeline, inputs, parent_run_id, state, created_at, owner) "
@@ -179,7 +173,7 @@ class _Applier:
             rows += ((key << SEQ_BITS) | ev.seq, etype, ts, data)
             acks[run_id] = ev.seq
             if etype in TERMINAL_TYPES:
-                self.terminals.append((_STATE_OF_TERMINAL[etype], ts, data, ev.seq, key))
+                self.terminals.append((TERMINAL_STATE_OF[etype], ts, data, ev.seq, key))
                 del keys[run_id]
                 self.ended[run_id] = ev.seq
             elif etype == "run.started":
