@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from pydantic import JsonValue
@@ -99,9 +99,9 @@ def llms_txt(
         options_from_inputs(inputs).validate()  # bad options: one line, exit 2, before any run starts
         check_out_dir(out.expanduser().resolve(), (LLMS_TXT, LLMS_FULL_TXT))  # a bad --out too: before the scan
     except LlmsTxtError as exc:
-        _fail(str(exc))
+        fail_usage(str(exc))
     if lm_base_url and not lm:
-        _fail("--lm-base-url needs --lm MODEL")
+        fail_usage("--lm-base-url needs --lm MODEL")
     pipeline: Callable[..., Any] = llms_txt_pipeline
     if lm:
         try:
@@ -109,13 +109,13 @@ def llms_txt(
 
             pipeline = lm_pipeline(lm, lm_base_url)
         except (ImportError, ValueError) as exc:
-            _fail(str(exc))
+            fail_usage(str(exc))
     if not is_git_url(source):
         path = Path(source)
         if not path.exists():
-            _fail(f"source not found: {source}")
+            fail_usage(f"source not found: {source}")
         if not path.is_dir():
-            _fail(f"source is not a directory: {source}")
+            fail_usage(f"source is not a directory: {source}")
     with open_system(data_dir, no_store) as system:
         handle = system.start(pipeline, inputs, name="llms-txt")
         terminal = follow(handle, as_json=json_lines)
@@ -126,7 +126,8 @@ def llms_txt(
     raise typer.Exit(exit_code(terminal))
 
 
-def _fail(message: str) -> None:
+def fail_usage(message: str) -> NoReturn:
+    """A bad argument: one line on stderr and exit 2, before any work (shared by ``runwire loop``)."""
     sys.stderr.write(f"runwire: {' '.join(message.split())}\n")
     raise typer.Exit(2)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -10,7 +9,7 @@ import typer
 from pydantic import JsonValue
 
 from ._live import exit_code, follow
-from ._llms import BaseUrl, Exclude, MaxFileBytes, Out
+from ._llms import BaseUrl, Exclude, MaxFileBytes, Out, fail_usage
 from ._runs import DataDir, NoStore, open_system
 
 __all__ = ["register"]
@@ -44,7 +43,7 @@ def llms_txt(
 
     path = Path(source)
     if not path.is_dir():
-        _fail(f"source is not a directory: {source}" if path.exists() else f"source not found: {source}")
+        fail_usage(f"source is not a directory: {source}" if path.exists() else f"source not found: {source}")
     inputs: dict[str, JsonValue] = {
         "source": source,
         "out": str(out),
@@ -56,14 +55,9 @@ def llms_txt(
         try:
             handle = start_llms_txt_loop(system, inputs, budget=Budget(max_steps=max_steps))
         except LlmsTxtError as exc:
-            _fail(str(exc))
+            fail_usage(str(exc))
         terminal = follow(handle, as_json=json_lines)
     raise typer.Exit(exit_code(terminal))
-
-
-def _fail(message: str) -> None:
-    sys.stderr.write(f"runwire: {message}\n")
-    raise typer.Exit(2)
 
 
 def register(app: typer.Typer) -> None:
