@@ -9,6 +9,7 @@ or query that does not match its model.
 from __future__ import annotations
 
 import os
+from urllib.parse import quote
 from collections.abc import AsyncIterable, Callable, Mapping
 from typing import Annotated, Any
 
@@ -85,7 +86,7 @@ def build_router(system: RunSystem, *, heartbeat: float, allowed: frozenset[str]
         tracer = getattr(request.app.state, "tracer", None)
         if tracer is not None:
             tracer.trace(handle, request.headers)
-        base = str(request.url_for("get_run", run_id=handle.run_id))
+        base = f"{_root(request)}api/runs/{handle.run_id}"
         return StartedRun(run_id=handle.run_id, pipeline=body.pipeline, url=base, events_url=base + "/events")
 
     @api.get("/runs", summary="Runs, newest first, filtered and paginated")
@@ -166,7 +167,7 @@ def build_router(system: RunSystem, *, heartbeat: float, allowed: frozenset[str]
                 media_type=a.media_type,
                 size=a.size,
                 seq=a.seq,
-                url=str(request.url_for("download_artifact", run_id=run_id, artifact_id=a.artifact_id)),
+                url=f"{_root(request)}api/runs/{run_id}/artifacts/{quote(a.artifact_id, safe='')}",
             )
             for a in _artifacts(system, run_id).values()
         ]
@@ -199,6 +200,12 @@ def _artifacts(system: RunSystem, run_id: str) -> dict[str, Artifact]:
         if isinstance(event, Artifact):
             found[event.artifact_id] = event
     return found
+
+
+def _root(request: Request) -> str:
+    """The app's own base URL, mount point included (``url_for`` would resolve in the outer app)."""
+    url = request.url
+    return f"{url.scheme}://{url.netloc}{request.scope.get('root_path', '').rstrip('/')}/"
 
 
 def _quote(name: str) -> str:
