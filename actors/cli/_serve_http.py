@@ -7,6 +7,7 @@ sends over either are confined to the same roots. Without the ``http`` extra onl
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -64,6 +65,13 @@ def serve_http(
             "runwire: note: Host headers are checked; add the names clients use with --allowed-host NAME:*\n"
         )
     from runwire.actors.http import serve
+
+    http_log = logging.getLogger("runwire.http")  # starts and cancels over HTTP go to the server's log
+    if not http_log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("runwire: %(message)s"))
+        http_log.addHandler(handler)
+        http_log.setLevel(logging.INFO)
 
     with RunSystem(store=store) as system:
         mcp = http_app(

@@ -8,6 +8,7 @@ or query that does not match its model.
 
 from __future__ import annotations
 
+import logging
 import os
 from urllib.parse import quote
 from collections.abc import AsyncIterable, Callable, Mapping
@@ -25,6 +26,8 @@ from ._models import ArtifactView, CancelRequest, Problem, RunPage, RunState, Ru
 from ._stream import NDJSON, SSE, EventStreamResponse, ndjson_line, sse_frame
 
 __all__ = ["BadRequest", "InputsHook", "build_router", "read_log"]
+
+log = logging.getLogger("runwire.http")
 
 InputsHook = Callable[[str, Mapping[str, Any]], Mapping[str, Any]]
 RunId = Annotated[str, Path(min_length=1, max_length=128, description="The run's id.")]
@@ -83,6 +86,7 @@ def build_router(system: RunSystem, *, heartbeat: float, allowed: frozenset[str]
         if prepare is not None:
             inputs = prepare(body.pipeline, inputs)
         handle = system.start(resolve_pipeline(body.pipeline), inputs, name=body.pipeline)
+        log.info("run %s: started over HTTP (pipeline %s)", handle.run_id, body.pipeline)
         tracer = getattr(request.app.state, "tracer", None)
         if tracer is not None:
             tracer.trace(handle, request.headers)
@@ -155,8 +159,9 @@ def build_router(system: RunSystem, *, heartbeat: float, allowed: frozenset[str]
 
     @api.post("/runs/{run_id}/cancel", summary="Cancel a run; returns its terminal event (idempotent)")
     def cancel_run(run_id: RunId, body: CancelRequest | None = None) -> RunView:
-        handle = system.handle(run_id)
-        handle.cancel((body or CancelRequest()).reason)
+        reason = (body or CancelRequest()).reason
+        terminal = system.handle(run_id).cancel(reason)
+        log.info("run %s: cancel over HTTP (%r) -> %s at seq %d", run_id, reason, terminal.type, terminal.seq)
         return run_view(system.get(run_id))
 
     @api.get("/runs/{run_id}/artifacts", summary="The artifacts a run emitted so far")
