@@ -23,7 +23,12 @@ _SDK_MODULES = ("mcp", "mcp_types", "uvicorn", "starlette", "httpx2", "sse_starl
 def register(app: typer.Typer) -> None:
     @app.command()
     def serve(
-        http: Annotated[bool, typer.Option("--http", help="Serve HTTP instead of stdio: MCP at /mcp, the REST API at /api, the dashboard at /.")] = False,
+        http: Annotated[
+            bool,
+            typer.Option(
+                "--http", help="Serve HTTP instead of stdio: MCP at /mcp, the REST API at /api, the dashboard at /."
+            ),
+        ] = False,
         host: Annotated[str, typer.Option(help="HTTP bind address (loopback unless you say otherwise).")] = "127.0.0.1",
         port: Annotated[int, typer.Option(min=1, max=65535, help="HTTP port.")] = 8765,
         token: Annotated[

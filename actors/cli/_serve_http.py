@@ -34,7 +34,9 @@ def _rest_app(system: RunSystem, roots: Roots, **security: Any) -> Any | None:
     except ModuleNotFoundError as exc:
         if (exc.name or "").split(".")[0] not in ("fastapi", "uvicorn", "httpx"):
             raise
-        sys.stderr.write(f"runwire: note: serving MCP only; the HTTP API needs the 'http' extra ({exc.name} is missing)\n")
+        sys.stderr.write(
+            f"runwire: note: serving MCP only; the HTTP API needs the 'http' extra ({exc.name} is missing)\n"
+        )
         return None
 
     def confine(pipeline: str, inputs: Mapping[str, Any]) -> Mapping[str, Any]:

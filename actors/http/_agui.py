@@ -106,7 +106,9 @@ class AgUiMapper:
         message_id = self._open.get(key)
         if message_id is None:
             message_id = self._open[key] = f"{self.run_id}:{key}"
-            out.append({"type": "TEXT_MESSAGE_START", "timestamp": _ms(event), "messageId": message_id, "role": "assistant"})
+            out.append(
+                {"type": "TEXT_MESSAGE_START", "timestamp": _ms(event), "messageId": message_id, "role": "assistant"}
+            )
         out.append({"type": "TEXT_MESSAGE_CONTENT", "timestamp": _ms(event), "messageId": message_id, "delta": text})
         return out
 
@@ -137,7 +139,7 @@ class AgUiMapper:
             out.append({"type": "STEP_STARTED", "timestamp": _ms(event), "stepName": name})
             out.append(self._custom(event, "runwire.step", {"index": event.index, "child_run_id": event.child_run_id}))
         elif isinstance(event, StepFinished):
-            name = self._steps.pop(event.index, None) or f"step {event.index}"
+            name = self._steps.pop(event.index, f"step {event.index}")
             out.append(self._custom(event, "runwire.step_outcome", {"index": event.index, "outcome": event.outcome}))
             out.append({"type": "STEP_FINISHED", "timestamp": _ms(event), "stepName": name})
         elif isinstance(event, StreamGap):
@@ -154,7 +156,12 @@ class AgUiMapper:
         ids = {"threadId": self.thread_id, "runId": self.run_id}
         if isinstance(event, RunFailed):
             out.append(
-                {"type": "RUN_ERROR", "timestamp": _ms(event), "message": f"{event.error_type}: {event.message}", "code": event.error_type}
+                {
+                    "type": "RUN_ERROR",
+                    "timestamp": _ms(event),
+                    "message": f"{event.error_type}: {event.message}",
+                    "code": event.error_type,
+                }
             )
         elif isinstance(event, RunCancelled):
             out.append(self._custom(event, "runwire.cancelled", {"reason": event.reason}))
@@ -184,7 +191,9 @@ def _target(body: RunAgentInput, pipeline: str | None) -> tuple[str, Mapping[str
     return pipeline, inputs
 
 
-def build_agui(system: RunSystem, *, heartbeat: float, allowed: frozenset[str] | None, prepare: InputsHook | None) -> APIRouter:
+def build_agui(
+    system: RunSystem, *, heartbeat: float, allowed: frozenset[str] | None, prepare: InputsHook | None
+) -> APIRouter:
     agui = APIRouter(tags=["AG-UI"])
 
     @agui.post(

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import logging
 import os
-from urllib.parse import quote
 from collections.abc import AsyncIterable, Callable, Mapping
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import anyio.to_thread
 from fastapi import APIRouter, Header, Path, Query, Request
@@ -22,7 +22,17 @@ from runwire.actors import RunHandle, RunSystem
 from runwire.actors.ext import pipelines, resolve_pipeline
 from runwire.protocol import Artifact, RunEvent
 
-from ._models import ArtifactView, CancelRequest, Problem, RunPage, RunState, RunView, StartedRun, StartRequest, run_view
+from ._models import (
+    ArtifactView,
+    CancelRequest,
+    Problem,
+    RunPage,
+    RunState,
+    RunView,
+    StartedRun,
+    StartRequest,
+    run_view,
+)
 from ._stream import NDJSON, SSE, EventStreamResponse, ndjson_line, sse_frame
 
 __all__ = ["BadRequest", "InputsHook", "build_router", "read_log"]
@@ -66,7 +76,9 @@ def read_log(system: RunSystem, run_id: str) -> list[RunEvent]:
     return out
 
 
-def build_router(system: RunSystem, *, heartbeat: float, allowed: frozenset[str] | None, prepare: InputsHook | None) -> APIRouter:
+def build_router(
+    system: RunSystem, *, heartbeat: float, allowed: frozenset[str] | None, prepare: InputsHook | None
+) -> APIRouter:
     api = APIRouter(prefix="/api", responses=_ERRORS)
 
     def startable() -> list[str]:
@@ -182,9 +194,7 @@ def build_router(system: RunSystem, *, heartbeat: float, allowed: frozenset[str]
         summary="Download an artifact (its inline content, or the file it was written to)",
         response_class=Response,
     )
-    def download_artifact(
-        run_id: RunId, artifact_id: Annotated[str, Path(min_length=1, max_length=512)]
-    ) -> Response:
+    def download_artifact(run_id: RunId, artifact_id: Annotated[str, Path(min_length=1, max_length=512)]) -> Response:
         artifact = _artifacts(system, run_id).get(artifact_id)
         if artifact is None:
             raise LookupError(f"run {run_id} has no artifact {artifact_id!r}")

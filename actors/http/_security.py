@@ -103,7 +103,8 @@ def _offered_token(headers: dict[str, str], scope: Scope) -> str | None:
     auth = headers.get("authorization", "")
     if auth[:7].lower() == "bearer ":
         return auth[7:].strip()
-    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    raw: bytes = scope.get("query_string", b"")
+    query = parse_qs(raw.decode("latin-1"))
     if query.get("token"):
         return query["token"][0]
     cookie = SimpleCookie()
@@ -112,7 +113,7 @@ def _offered_token(headers: dict[str, str], scope: Scope) -> str | None:
     except CookieError:
         return None
     morsel = cookie.get(COOKIE)
-    return None if morsel is None else morsel.value
+    return None if morsel is None else str(morsel.value)
 
 
 async def _refuse(send: Any, status: int, detail: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:

@@ -10,7 +10,7 @@ cancels everything cleanly; ``on_abort`` then runs (the AG-UI endpoint cancels i
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterable, Callable
+from collections.abc import AsyncIterable, Callable, MutableMapping
 from typing import Any
 
 import anyio
@@ -64,18 +64,18 @@ class EventStreamResponse(Response):
         self._head = head
         self._tail = tail
         self._on_abort = on_abort
-        self._headers = headers or {}
+        self._extra_headers = headers or {}
         self.status_code = 200
         self.background: BackgroundTask | None = None
         self.ended = False  # the terminal event went out
         self.aborted = False  # the client left before it
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
         headers = [
             (b"content-type", self._media_type.encode()),
             (b"cache-control", b"no-cache, no-transform"),
             (b"x-accel-buffering", b"no"),  # reverse proxies: do not buffer the stream
-            *((k.lower().encode(), v.encode()) for k, v in self._headers.items()),
+            *((k.lower().encode(), v.encode()) for k, v in self._extra_headers.items()),
         ]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         if self._head:

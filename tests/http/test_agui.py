@@ -73,7 +73,9 @@ def _stream(client: httpx.Client, body: dict[str, Any], **params: Any) -> list[t
 
 
 def test_agui_frames_parse_with_the_official_models_and_obey_the_verifier(client: httpx.Client) -> None:
-    frames = _stream(client, _input("agui-ok", pipeline="http-steps", inputs={"n": 4, "text": "hi there", "artifact": "a"}))
+    frames = _stream(
+        client, _input("agui-ok", pipeline="http-steps", inputs={"n": 4, "text": "hi there", "artifact": "a"})
+    )
     events = [e for _, e in frames]
     verify(events)
     seqs = [s for s, _ in frames]
@@ -91,7 +93,9 @@ def test_agui_frames_parse_with_the_official_models_and_obey_the_verifier(client
 
 
 def test_agui_failed_run_ends_with_run_error(client: httpx.Client) -> None:
-    events = [e for _, e in _stream(client, _input("agui-fail", inputs={"fail": "boom", "text": "x"}), pipeline="http-steps")]
+    events = [
+        e for _, e in _stream(client, _input("agui-fail", inputs={"fail": "boom", "text": "x"}), pipeline="http-steps")
+    ]
     verify(events)
     assert events[-1]["type"] == "RUN_ERROR"
     assert events[-1]["message"] == "RuntimeError: boom"

@@ -159,9 +159,7 @@ def test_list_filters_by_state_pipeline_and_parent_and_paginates(system: RunSyst
         ("get", "/api/runs?limit=0", None, 422),
     ],
 )
-def test_client_mistakes_get_a_clear_4xx(
-    client: httpx.Client, method: str, path: str, body: Any, status: int
-) -> None:
+def test_client_mistakes_get_a_clear_4xx(client: httpx.Client, method: str, path: str, body: Any, status: int) -> None:
     r = client.request(method.upper(), path, json=body)
     assert r.status_code == status, r.text
     assert r.json()["detail"]

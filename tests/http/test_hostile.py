@@ -43,15 +43,20 @@ def test_no_client_input_gets_a_500(system: RunSystem) -> None:
             method=st.sampled_from(["GET", "POST", "DELETE", "PUT"]),
             path=_paths,
             segment=_segment,
-            params=st.dictionaries(st.sampled_from(["after_seq", "state", "limit", "offset", "pipeline", "parent"]), _text, max_size=3),
-            last_event_id=st.none() | st.text(st.characters(codec="ascii", categories=("L", "N", "P", "S")), max_size=30),
+            params=st.dictionaries(
+                st.sampled_from(["after_seq", "state", "limit", "offset", "pipeline", "parent"]), _text, max_size=3
+            ),
+            last_event_id=st.none()
+            | st.text(st.characters(codec="ascii", categories=("L", "N", "P", "S")), max_size=30),
             body=st.none() | _json | st.fixed_dictionaries({"pipeline": _text, "inputs": _json}),
             raw=st.none() | st.binary(max_size=40),
         )
         def probe(method, path, segment, params, last_event_id, body, raw) -> None:  # type: ignore[no-untyped-def]
             headers = {} if last_event_id is None else {"Last-Event-ID": last_event_id}
             kwargs = {"content": raw} if raw is not None else {"json": body}
-            with c.stream(method, path.replace("{x}", segment), params=params, headers=headers, timeout=10, **kwargs) as r:
+            with c.stream(
+                method, path.replace("{x}", segment), params=params, headers=headers, timeout=10, **kwargs
+            ) as r:
                 assert r.status_code < 500, (method, path, segment, params, r.read())
 
         probe()
