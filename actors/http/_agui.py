@@ -21,6 +21,7 @@ from typing import Annotated, Any
 
 import anyio.to_thread
 from fastapi import APIRouter, Body, Query, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from runwire.actors import RunSystem
@@ -199,7 +200,7 @@ def build_agui(
     @agui.post(
         "/agui",
         summary="AG-UI agent endpoint: RunAgentInput in, AG-UI events out over SSE (id = runwire seq)",
-        response_class=EventStreamResponse,
+        response_class=Response,
         responses={200: {"content": {"text/event-stream": {}}}},
     )
     async def run_agent(
