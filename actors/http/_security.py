@@ -72,17 +72,18 @@ class Gate:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         if not _matches(headers.get("host", ""), self.hosts):
-            await _refuse(send, 421, "Invalid Host header")
+            await _refuse(scope, send, 421, "Invalid Host header")
             return
         origin = headers.get("origin")
         if origin is not None and not _matches(origin, self.origins):
-            await _refuse(send, 403, "Invalid Origin header")
+            await _refuse(scope, send, 403, "Invalid Origin header")
             return
         extra: list[tuple[bytes, bytes]] = []
         if self._token is not None:
             offered = _offered_token(headers, scope)
             if offered is None or not hmac.compare_digest(offered.encode(), self._token):
-                await _refuse(send, 401, "Authentication required", [(b"www-authenticate", b'Bearer realm="runwire"')])
+                challenge = [(b"www-authenticate", b'Bearer realm="runwire"')]
+                await _refuse(scope, send, 401, "Authentication required", challenge)
                 return
             query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
             if "token" in query:  # a page opened with ?token=: later requests carry the cookie
@@ -116,7 +117,12 @@ def _offered_token(headers: dict[str, str], scope: Scope) -> str | None:
     return None if morsel is None else str(morsel.value)
 
 
-async def _refuse(send: Any, status: int, detail: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+async def _refuse(
+    scope: Scope, send: Any, status: int, detail: str, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    if scope["type"] == "websocket":  # before the handshake: close it (policy violation)
+        await send({"type": "websocket.close", "code": 1008})
+        return
     body = json.dumps({"detail": detail}).encode()
     await send(
         {
