@@ -150,7 +150,8 @@ def build_router(
         handle, over = await _follow(run_id, cursor)
         if over:  # 204 tells an EventSource to stop reconnecting
             return Response(status_code=204)
-        return EventStreamResponse(_source(handle, cursor), sse_frame, heartbeat=heartbeat)
+        # retry: a dropped EventSource reconnects after 1 s (browsers default to ~3 s)
+        return EventStreamResponse(_source(handle, cursor), sse_frame, heartbeat=heartbeat, head=b"retry: 1000\n\n")
 
     @api.get(
         "/runs/{run_id}/events.ndjson",

@@ -45,16 +45,16 @@ def serve(app: Any, host: str = "127.0.0.1", port: int = 8765, announce: Sequenc
 
 
 class ServerThread:
-    """Serve ``app`` on a free port of ``host`` from a background thread (tests, benchmarks).
+    """Serve ``app`` on ``port`` of ``host`` (0: a free one) from a background thread (tests, benchmarks).
 
     The socket listens before the thread starts, so a client may connect at once.
     """
 
-    def __init__(self, app: Any, host: str = "127.0.0.1") -> None:
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
         # IPPROTO_TCP: asyncio sets TCP_NODELAY on accepted sockets only then (no Nagle stall)
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind((host, 0))
+        self._sock.bind((host, port))
         self._sock.listen(128)
         self.port: int = self._sock.getsockname()[1]
         self.url = f"http://{host}:{self.port}"

@@ -135,3 +135,23 @@ def test_20000_text_deltas_render_without_freezing_the_page(system: RunSystem, p
     assert _stats(page)["holes"] == 0
     print(f"\n20,000 deltas: last delta rendered {took_ms:.0f} ms after the start; longest frame {max_frame:.0f} ms")
     assert max_frame < 1000  # the page never froze for a second
+
+
+def test_a_dropped_connection_resumes_from_the_last_seq_without_duplicate_or_hole(system: RunSystem, page: Any) -> None:
+    first = ServerThread(runwire_app(system))
+    port = first.port
+    with first:
+        run_id = _start(first.url, n=6, text="before the drop", hold="ui-drop")
+        page.goto(f"{first.url}/runs/{run_id}")
+        held_at = httpx.get(f"{first.url}/api/runs/{run_id}").json()["last_seq"]
+        page.wait_for_function(f"() => window.runwireStats && window.runwireStats.lastSeq >= {max(held_at, 3)}")
+    # the server went away mid-run (its streams were cut); a new one comes up on the same port
+    with ServerThread(runwire_app(system), port=port) as second:
+        gate("ui-drop").set()
+        page.wait_for_selector("#terminal:not([hidden])")  # the EventSource reconnected with Last-Event-ID
+        stats = _stats(page)
+        assert stats["lastSeq"] == httpx.get(f"{second.url}/api/runs/{run_id}").json()["last_seq"]
+    assert stats["duplicates"] == 0
+    assert stats["holes"] == 0
+    assert page.locator("#milestones li").count() == 3
+    assert page.inner_text("pre.text").strip() == "before the drop"
