@@ -66,8 +66,10 @@
     const stats = window.runwireStats = { lastSeq: 0, events: 0, duplicates: 0, holes: 0, deltas: 0, terminal: null, lastDeltaAt: 0 };
     const texts = {}; // field -> {node, pending: []}
     let flushQueued = false;
+    function schedule() { if (!flushQueued) { flushQueued = true; requestAnimationFrame(flush); } }
     function flush() {
       flushQueued = false;
+      $("count").textContent = String(stats.lastSeq);
       for (const t of Object.values(texts)) {
         if (t.pending.length) { t.node.append(document.createTextNode(t.pending.join(""))); t.pending = []; }
       }
@@ -84,7 +86,6 @@
       }
       t.pending.push(ev.text);
       stats.deltas += 1;
-      if (!flushQueued) { flushQueued = true; requestAnimationFrame(flush); }
     }
     function progress(ev) {
       let f = ev.fraction;
@@ -111,7 +112,7 @@
       if (ev.seq <= stats.lastSeq) { stats.duplicates += 1; return; }
       if (first !== stats.lastSeq + 1 && ev.type !== "stream.gap") stats.holes += 1;
       stats.lastSeq = ev.seq; stats.events += 1;
-      $("count").textContent = String(ev.seq);
+      schedule(); // the counter and pending text are written once per animation frame
       switch (ev.type) {
         case "run.started":
           $("pipeline").textContent = ev.pipeline; $("state").textContent = "running"; $("state").className = "state state-running";
