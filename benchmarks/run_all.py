@@ -26,6 +26,7 @@ BENCHMARKS = {
     "oda_chain": "ODA loop: 1,000 trivial steps, chain gap and steps/s, vs a 10 ms polling chain.",
     "llms_txt": "llms.txt over the stdlib: runwire (with/without subscriber) vs gitingest and repomix.",
     "mcp_stream": "Events/s and delay to a real MCP client over streamable HTTP vs in-process.",
+    "http_stream": "Events/s and delay over SSE to a real HTTP client (httpx + httpx-sse, raw bytes) vs in-process.",
     "dspy_stream": "DSPy streaming: tokens/s and first-token latency through runwire vs dspy.streamify directly.",
     "store": "Events/s through the system with the SQLite store on vs off, and the per-commit floor.",
     "concurrency": "Aggregate events/s with 1-1,000 runs streaming at once (1 and 4 readers each), vs bare pykka.",

@@ -23,7 +23,7 @@ def _modules_after(code: str) -> set[str]:
 
 def test_import_actors_pulls_no_optional_integration() -> None:
     mods = _modules_after("import runwire.actors")
-    heavy = {"dspy", "mcp", "ray", "litellm", "typer", "rich", "autogen_core"}
+    heavy = {"dspy", "mcp", "ray", "litellm", "typer", "rich", "autogen_core", "fastapi", "starlette", "opentelemetry"}
     assert not heavy & {m.split(".")[0] for m in mods}
 
 
@@ -54,3 +54,9 @@ def test_public_api_is_explicit() -> None:
         assert module.__all__
         for name in module.__all__:
             assert hasattr(module, name), f"{module.__name__}.{name} is in __all__ but missing"
+
+
+def test_import_of_the_http_integration_loads_no_web_stack() -> None:
+    mods = _modules_after("import runwire.actors, runwire.actors.http")
+    heavy = {"fastapi", "starlette", "uvicorn", "httpx", "opentelemetry", "sse_starlette"}
+    assert not heavy & {m.split(".")[0] for m in mods}

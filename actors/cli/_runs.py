@@ -40,6 +40,17 @@ DataDir = Annotated[
 NoStore = Annotated[bool, typer.Option("--no-store", help="Do not persist this run in the run store.")]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON lines on stdout, and nothing else.")]
 RunId = Annotated[str, typer.Argument(help="The run's id (see `runwire runs`).")]
+Server = Annotated[
+    str | None,
+    typer.Option(
+        "--server",
+        envvar="RUNWIRE_SERVER",
+        help="Ask a runwire HTTP server (runwire serve --http) instead of the local store, e.g. http://127.0.0.1:8765.",
+    ),
+]
+Token = Annotated[
+    str | None, typer.Option("--token", envvar="RUNWIRE_TOKEN", help="--server: the server's bearer token.")
+]
 _PAGE = 1000
 
 
@@ -155,10 +166,17 @@ def runs(
     limit: Annotated[int, typer.Option(min=1, help="At most this many runs, newest first.")] = 20,
     json_lines: Json = False,
     data_dir: DataDir = None,
+    server: Server = None,
+    token: Token = None,
 ) -> None:
-    """List the runs in the run store, newest first."""
+    """List the runs in the run store (or on --server), newest first."""
     if state is not None and state not in RUN_STATES:
         _die(f"unknown state {state!r}; expected one of {', '.join(sorted(RUN_STATES))}", 2)
+    if server is not None:
+        from ._remote_commands import remote_runs
+
+        remote_runs(server, token, state, limit, json_lines)
+        return
     with _store(data_dir) as store:
         records = [] if store is None else store.list_runs(cast(RunState | None, state), None, limit)
     if json_lines:
@@ -170,8 +188,15 @@ def runs(
         _runs_table(records)
 
 
-def show(run_id: RunId, json_lines: Json = False, data_dir: DataDir = None) -> None:
+def show(
+    run_id: RunId, json_lines: Json = False, data_dir: DataDir = None, server: Server = None, token: Token = None
+) -> None:
     """Show one run: its state, inputs and outcome, and for a loop its steps (child runs)."""
+    if server is not None:
+        from ._remote_commands import remote_show
+
+        remote_show(server, token, run_id, json_lines)
+        return
     with _store(data_dir) as opened:
         store, rec = _get(opened, run_id, data_dir)
         children = list(reversed(store.list_runs(parent_run_id=run_id, limit=100_000)))
@@ -213,12 +238,20 @@ def events(
         bool, typer.Option("--json", help="Print each event as stored: one JSON line, byte for byte.")
     ] = False,
     data_dir: DataDir = None,
+    server: Server = None,
+    token: Token = None,
 ) -> None:
     """Print a run's stored events (a run still running in another process: those committed so far).
 
     --follow cannot tail a run of another process live: the SQLite store has no cross-process
     change notification, so that is a one-line error (exit 1) after the committed events.
+    With --server, the events come from that server, and --follow follows the run live.
     """
+    if server is not None:
+        from ._remote_commands import remote_events
+
+        remote_events(server, token, run_id, after, follow, json_lines)
+        return
     with _store(data_dir) as opened:
         store, _ = _get(opened, run_id, data_dir)
         cursor = after
@@ -248,8 +281,13 @@ def events(
         sys.stderr.write(f"runwire: run {run_id} is still running in another process; events so far: {last}\n")
 
 
-def cancel(run_id: RunId, data_dir: DataDir = None) -> None:
-    """Cancel a run. Only the process running it can: for another process, a one-line error (exit 1)."""
+def cancel(run_id: RunId, data_dir: DataDir = None, server: Server = None, token: Token = None) -> None:
+    """Cancel a run. Only the process running it can (or --server, the server running it)."""
+    if server is not None:
+        from ._remote_commands import remote_cancel
+
+        remote_cancel(server, token, run_id)
+        return
     with _store(data_dir) as opened:
         _, rec = _get(opened, run_id, data_dir)
     if rec.ended_at is not None:

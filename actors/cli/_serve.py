@@ -23,7 +23,12 @@ _SDK_MODULES = ("mcp", "mcp_types", "uvicorn", "starlette", "httpx2", "sse_starl
 def register(app: typer.Typer) -> None:
     @app.command()
     def serve(
-        http: Annotated[bool, typer.Option("--http", help="Serve streamable HTTP at /mcp instead of stdio.")] = False,
+        http: Annotated[
+            bool,
+            typer.Option(
+                "--http", help="Serve HTTP instead of stdio: MCP at /mcp, the REST API at /api, the dashboard at /."
+            ),
+        ] = False,
         host: Annotated[str, typer.Option(help="HTTP bind address (loopback unless you say otherwise).")] = "127.0.0.1",
         port: Annotated[int, typer.Option(min=1, max=65535, help="HTTP port.")] = 8765,
         token: Annotated[
@@ -43,10 +48,12 @@ def register(app: typer.Typer) -> None:
         data_dir: DataDir = None,
         no_store: NoStore = False,
     ) -> None:
-        """Serve runs over MCP (Model Context Protocol) for MCP clients and agents."""
+        """Serve runs over MCP (stdio, or HTTP with --http: MCP, REST + SSE API, dashboard, AG-UI)."""
         try:
             from runwire.actors.mcp._roots import PathError
-            from runwire.actors.mcp._run import run_http, run_stdio
+            from runwire.actors.mcp._run import run_stdio
+
+            from ._serve_http import serve_http
         except ModuleNotFoundError as exc:
             if (exc.name or "").split(".")[0] not in _SDK_MODULES:
                 raise
@@ -58,7 +65,7 @@ def register(app: typer.Typer) -> None:
         store = None if no_store else resolve_db_path(None, data_dir)  # runs outlive the server process
         try:
             if http:
-                run_http(
+                serve_http(
                     store=store,
                     host=host,
                     port=port,

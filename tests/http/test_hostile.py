@@ -1,0 +1,62 @@
+"""Hostile input never gets a 500: random paths, queries, headers and bodies against a real server."""
+
+from __future__ import annotations
+
+import httpx
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from runwire.actors import RunSystem
+from runwire.actors.http import ServerThread, runwire_app
+
+_text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40)
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | _text,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_text, inner, max_size=3),
+    max_leaves=8,
+)
+_segment = st.text(st.characters(codec="ascii", categories=("L", "N", "P")), min_size=1, max_size=30).map(
+    lambda s: s.replace("/", "").replace("?", "").replace("#", "") or "x"
+)
+_paths = st.sampled_from(
+    [
+        "/api/runs",
+        "/api/runs/{x}",
+        "/api/runs/{x}/events",
+        "/api/runs/{x}/events.ndjson",
+        "/api/runs/{x}/cancel",
+        "/api/runs/{x}/artifacts",
+        "/api/runs/{x}/artifacts/{x}",
+        "/api/pipelines",
+        "/agui",
+        "/runs/{x}",
+        "/static/{x}",
+    ]
+)
+
+
+def test_no_client_input_gets_a_500(system: RunSystem) -> None:
+    with ServerThread(runwire_app(system, heartbeat=0.2)) as server, httpx.Client(base_url=server.url, timeout=10) as c:
+
+        @settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
+        @given(
+            method=st.sampled_from(["GET", "POST", "DELETE", "PUT"]),
+            path=_paths,
+            segment=_segment,
+            params=st.dictionaries(
+                st.sampled_from(["after_seq", "state", "limit", "offset", "pipeline", "parent"]), _text, max_size=3
+            ),
+            last_event_id=st.none()
+            | st.text(st.characters(codec="ascii", categories=("L", "N", "P", "S")), max_size=30),
+            body=st.none() | _json | st.fixed_dictionaries({"pipeline": _text, "inputs": _json}),
+            raw=st.none() | st.binary(max_size=40),
+        )
+        def probe(method, path, segment, params, last_event_id, body, raw) -> None:  # type: ignore[no-untyped-def]
+            headers = {} if last_event_id is None else {"Last-Event-ID": last_event_id}
+            kwargs = {"content": raw} if raw is not None else {"json": body}
+            with c.stream(
+                method, path.replace("{x}", segment), params=params, headers=headers, timeout=10, **kwargs
+            ) as r:
+                assert r.status_code < 500, (method, path, segment, params, r.read())
+
+        probe()
