@@ -21,6 +21,7 @@ from enum import StrEnum
 from typing import Any
 
 import pykka
+from pydantic import ValidationError
 
 from runwire.protocol import (
     TERMINAL_STATE_OF,
@@ -206,8 +207,12 @@ def terminal_event(record: RunRecord, sig: Signal, finish_reason: str | None = N
         "step": record.step,
         "finish_reason": finish_reason,
     }
-    if sig.kind == "cancel":
-        return RunCancelled(reason=sig.reason, **common)
-    if sig.kind == "fail":
-        return RunFailed(error_type=sig.error_type, message=sig.message, traceback=sig.traceback, **common)
-    return RunCompleted(result=sig.result, **common)
+    try:
+        if sig.kind == "cancel":
+            return RunCancelled(reason=sig.reason, **common)
+        if sig.kind == "fail":
+            return RunFailed(error_type=sig.error_type, message=sig.message, traceback=sig.traceback, **common)
+        return RunCompleted(result=sig.result, **common)
+    except ValidationError as exc:  # every entry checks its values; this keeps "one terminal" if one did not
+        common["finish_reason"] = None
+        return RunFailed(error_type="InternalError", message=f"the run's terminal was invalid: {exc!r}", **common)

@@ -12,6 +12,7 @@ from runwire.protocol import (
     Artifact,
     ArtifactPartial,
     DeltaBuilder,
+    EventBase,
     LogLevel,
     RunEvent,
     RunLog,
@@ -20,6 +21,7 @@ from runwire.protocol import (
     utc_now,
 )
 
+from ._checks import check_text
 from ._errors import Cancelled
 from ._messages import Signal
 from ._record import RunRecord
@@ -178,10 +180,15 @@ class RunContext:
 
         Lifecycle events are not the pipeline's to send: return a value or raise instead.
         """
+        if not isinstance(event, EventBase):
+            raise TypeError(f"emit takes a runwire.protocol event, got {type(event).__name__}")
         if event.type in TERMINAL_TYPES or event.type == "run.started":
             raise ValueError(f"a pipeline cannot emit {event.type!r}: return or raise to end the run")
-        self._put(event.model_copy(update={"seq": 0, **self._ids}))
+        # validated again, not copied: an event made with model_construct/model_copy skipped its
+        # validators, and what enters the log must be what JSON can carry
+        self._put(type(event).model_validate({**event.__dict__, "seq": 0, **self._ids}))
 
     def report_finish_reason(self, reason: str) -> None:
         """Record the provider's finish_reason (e.g. 'length'); it never ends the run by itself."""
+        check_text(reason, "reason")
         self._record.to_completion(Signal(self.run_id, "provider_finish", reason=reason))

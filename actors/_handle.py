@@ -11,6 +11,7 @@ from pydantic import JsonValue
 
 from runwire.protocol import RunEvent
 
+from ._checks import check_result, check_text, check_timeout
 from ._errors import RunTimeoutError
 from ._messages import Signal
 from ._record import RunRecord
@@ -64,6 +65,8 @@ class RunHandle:
 
         Idempotent: on a run that already ended it changes nothing and returns that terminal.
         """
+        check_text(reason, "reason")
+        check_timeout(timeout)
         rec = self._record
         hook, rec.cancel_hook = rec.cancel_hook, None
         if hook is not None and not rec.terminal.done() and hook(reason):
@@ -76,6 +79,7 @@ class RunHandle:
 
     def wait(self, timeout: float | None = None) -> RunEvent:
         """Block until the run's terminal event is in its log; return it."""
+        check_timeout(timeout)
         try:
             return self._record.terminal.result(timeout)
         except FutureTimeout:
@@ -106,14 +110,18 @@ class RunHandle:
     # -- explicit outcome signals (integrations, tests) ---------------------------------------
     def complete(self, result: JsonValue = None) -> None:
         """Ask for ``run.completed``; loses to a concurrent fail or cancel (precedence)."""
+        result = check_result(result)
         self._record.to_completion(Signal(self.run_id, "complete", result=result))
 
     def fail(self, error_type: str, message: str) -> None:
         """Ask for ``run.failed``; loses to a concurrent cancel, wins over a concurrent complete."""
+        check_text(error_type, "error_type")
+        check_text(message, "message")
         self._record.to_completion(Signal(self.run_id, "fail", error_type=error_type, message=message))
 
     def report_finish_reason(self, reason: str) -> None:
         """Record a provider finish_reason; it is put on the terminal and never ends the run."""
+        check_text(reason, "reason")
         self._record.to_completion(Signal(self.run_id, "provider_finish", reason=reason))
 
     def __eq__(self, other: Any) -> bool:

@@ -25,8 +25,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import pykka
-from pydantic import JsonValue, TypeAdapter, ValidationError
 
+from runwire.protocol._frozen import encodable
+
+from ._checks import check_result
 from ._context import RunContext
 from ._errors import Cancelled
 from ._messages import (
@@ -48,7 +50,6 @@ from ._workers import AsyncLoop, TaskRef, WorkerPool
 __all__ = ["RunActor", "RunnerRunInfo", "failure_signal"]
 
 _log = logging.getLogger("runwire.run")
-_JSON: TypeAdapter[JsonValue] = TypeAdapter(JsonValue)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,14 +70,32 @@ def failure_signal(run_id: str, exc: BaseException, include_traceback: bool) -> 
     if include_traceback:
         frames = tb.extract_tb(exc.__traceback__)[-3:]
         summary = "".join(tb.format_list(frames)).rstrip() or None
-    return Signal(run_id, "fail", error_type=type(exc).__name__, message=str(exc), traceback=summary)
+    return Signal(
+        run_id, "fail", error_type=_loggable(type(exc).__name__), message=_describe(exc), traceback=_loggable(summary)
+    )
+
+
+def _describe(exc: BaseException) -> str:
+    """``str(exc)`` as a terminal can carry it, whatever the exception does."""
+    try:
+        text = str(exc)
+    except Exception as err:  # a __str__ that raises must not cost the run its terminal
+        text = f"<str() of {type(exc).__name__} raised {type(err).__name__}>"
+    return str(_loggable(text))
+
+
+def _loggable(text: Any) -> Any:
+    """Text with what UTF-8 cannot encode (a lone surrogate) written as its escape, e.g. ``\\ud800``."""
+    if type(text) is not str or encodable(text):
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _outcome(run_id: str, result: Any, include_traceback: bool) -> Signal:
     try:
-        value = _JSON.validate_python(result)
-    except ValidationError:
-        err = TypeError(f"pipeline returned a value that is not JSON: {type(result).__name__}")
+        value = check_result(result)
+    except ValueError as exc:
+        err = TypeError(f"pipeline returned a value that is not JSON ({type(result).__name__}): {exc}")
         return failure_signal(run_id, err, include_traceback)
     return Signal(run_id, "complete", result=value)
 

@@ -18,6 +18,7 @@ import anyio.lowlevel
 
 from runwire.protocol import RunEvent
 
+from ._checks import POLICIES, check_buffer, check_cursor, check_policy, check_timeout
 from ._coalesce import coalesce
 from ._errors import RunTimeoutError, SubscriberTooSlowError, UnknownRunError
 from ._retained import Replay
@@ -50,7 +51,6 @@ def loop_waker() -> Callable[[Callable[[], object]], object]:
 
 
 Policy = Literal["block", "coalesce", "disconnect"]
-POLICIES: tuple[str, ...] = ("block", "coalesce", "disconnect")
 
 # What ``Sink.push`` tells the bus.
 OK, FULL, DEAD = 0, 1, 2
@@ -85,10 +85,8 @@ class Sink:
     __slots__ = ("_closed", "_error", "_held", "_items", "_last_seq", "_lock", "limit", "on_space", "policy")
 
     def __init__(self, limit: int | None = None, policy: Policy = "coalesce") -> None:
-        if policy not in POLICIES:
-            raise ValueError(f"policy must be one of {', '.join(POLICIES)}, got {policy!r}")
-        if limit is not None and limit < 1:
-            raise ValueError(f"buffer must be >= 1 event, got {limit}")
+        policy = check_policy(policy)
+        limit = check_buffer(limit)
         self._lock = threading.Lock()
         self._items: deque[Item] = deque()
         self._closed = False
@@ -258,15 +256,13 @@ class EventStream:
         buffer: int | None = 10_000,
         policy: Policy = "coalesce",
     ) -> None:
-        if after_seq < 0:
-            raise ValueError(f"after_seq must be >= 0, got {after_seq}")
-        Sink(buffer, policy)  # validates both, with a clear message, before anything subscribes
-        self._buffer = buffer
-        self._policy: Policy = policy
+        # every argument checked here, at the call: one that reached the bus would fail the run
+        self._after_seq = check_cursor(after_seq)
+        self._buffer = check_buffer(buffer)
+        self._policy: Policy = check_policy(policy)
+        self._timeout = check_timeout(timeout)
         self._system = system
         self._run_id = run_id
-        self._after_seq = after_seq
-        self._timeout = timeout
 
     def _stored(self, missing: UnknownRunError) -> Iterator[list[RunEvent]]:
         """The run is not in memory: its stored log in pages (lazily), or ``missing`` re-raised."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import inspect
+import math
 import threading
 import time
 import uuid
@@ -14,11 +15,14 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 import pykka
-from pydantic import JsonValue, TypeAdapter, ValidationError
+from pydantic import ConfigDict, JsonValue, TypeAdapter, ValidationError
 
 from runwire.protocol import RunEvent, utc_now
+from runwire.protocol._base import JsonObject
+from runwire.protocol._frozen import encodable
 
 from ._bus import BusActor
+from ._checks import check_text, first_error
 from ._completion import CompletionActor
 from ._errors import RunExpiredError, RunTimeoutError, SystemClosedError, UnknownRunError
 from ._handle import RunHandle
@@ -41,9 +45,27 @@ if TYPE_CHECKING:
 
 __all__ = ["RunSystem"]
 
-_INPUTS: TypeAdapter[dict[str, JsonValue]] = TypeAdapter(dict[str, JsonValue])
+# finite numbers, encodable text, read-only containers: what RunStarted.inputs will hold
+_INPUTS: TypeAdapter[dict[str, JsonValue]] = TypeAdapter(JsonObject, config=ConfigDict(allow_inf_nan=False))
 _STORE_CLOSE_FLOOR = 1.0  # seconds close() still gives the store to commit what is queued
 _EXPIRED_MEMORY = 100_000  # how many expired run_ids are remembered, to say "expired" not "unknown"
+
+
+def _check_run_options(name: object, parent_run_id: object, step: object, rate: object, delay: object) -> None:
+    """``start()``'s keyword arguments, before anything about the run exists."""
+    check_text(name, "name", optional=True)
+    if parent_run_id is not None and not check_text(parent_run_id, "parent_run_id"):
+        raise ValueError("parent_run_id must be a non-empty string or None")
+    if step is not None and (not isinstance(step, int) or isinstance(step, bool) or step < 0):
+        raise ValueError(f"step must be an int >= 0 or None, got {step!r}")
+    if rate != "default" and rate is not None and not _positive(rate):
+        raise ValueError(f"delta_max_rate must be a finite number > 0, None or 'default', got {rate!r}")
+    if delay is not None and not (_positive(delay) or delay == 0):
+        raise ValueError(f"delta_max_delay must be a finite number >= 0 or None, got {delay!r}")
+
+
+def _positive(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value > 0
 
 
 class _Shard:
@@ -163,13 +185,16 @@ class RunSystem:
             raise SystemClosedError("the RunSystem is closed; start a new one")
         if not callable(pipeline):
             raise TypeError(f"pipeline must be callable, got {type(pipeline).__name__}")
+        if inputs is not None and not isinstance(inputs, Mapping):
+            raise TypeError(f"inputs must be a mapping (a JSON object), got {type(inputs).__name__}")
         try:
             checked = _INPUTS.validate_python(dict(inputs or {}))
         except ValidationError as exc:
-            raise ValueError(f"inputs must be a JSON object: {exc.errors()[0]['msg']}") from None
-        rid = run_id if run_id is not None else uuid.uuid4().hex
-        if not rid:
+            raise ValueError(f"inputs must be a JSON object: {first_error(exc)}") from None
+        rid = check_text(run_id, "run_id", optional=True) or uuid.uuid4().hex
+        if run_id is not None and not rid:
             raise ValueError("run_id must be a non-empty string")
+        _check_run_options(name, parent_run_id, step, delta_max_rate, delta_max_delay)
         binding = self._store
         if binding is not None and run_id is not None:
             binding.check_new(rid)  # a run of an earlier process keeps its id
@@ -214,9 +239,12 @@ class RunSystem:
         is_async = inspect.iscoroutinefunction(pipeline) or inspect.iscoroutinefunction(
             getattr(pipeline, "__call__", None)  # noqa: B004 - async callable objects
         )
+        pipeline_name = name or str(getattr(pipeline, "__name__", type(pipeline).__name__))
+        if not encodable(pipeline_name):  # a __name__ is anybody's text: it goes into run.started
+            pipeline_name = pipeline_name.encode("utf-8", "backslashreplace").decode("utf-8")
         record = RunRecord(
             run_id=run_id,
-            pipeline_name=name or str(getattr(pipeline, "__name__", type(pipeline).__name__)),
+            pipeline_name=pipeline_name,
             pipeline=pipeline,
             inputs=inputs,
             is_async=is_async,

@@ -3,7 +3,7 @@
 Why: building a validated ``TextDelta`` costs ~5 µs (the ``ts`` validator runs in Python), the
 largest share of a token-streaming producer's time. A run's identity fields are validated once,
 when the builder is made; after that a delta whose ``field``/``text``/``artifact_id`` are exact
-``str`` (or ``None``) can only be valid, so the model is assembled directly. Anything else takes
+``str`` (or ``None``) that UTF-8 can encode can only be valid, so the model is assembled directly. Anything else takes
 the validated path, so a bad argument still raises pydantic's ``ValidationError``. A property
 test holds the two paths equal (``tests/test_delta_builder.py``).
 
@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from ._base import utc_now
+from ._frozen import encodable
 from .events import TextDelta
 
 __all__ = ["DeltaBuilder", "assemble_delta"]
@@ -97,6 +98,9 @@ class DeltaBuilder:
             or (artifact_id is not None and type(artifact_id) is not str)
             or type(ts) is not datetime
             or ts.tzinfo is not UTC
+            or not (text.isascii() or encodable(text))  # a lone surrogate: the validator refuses it
+            or not (field.isascii() or encodable(field))
+            or (artifact_id is not None and not (artifact_id.isascii() or encodable(artifact_id)))
         ):
             return TextDelta(field=field, text=text, artifact_id=artifact_id, ts=ts, **self._ids)
         values = self._template.copy()

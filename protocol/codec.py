@@ -6,6 +6,8 @@ import json
 from typing import Any
 
 from pydantic import TypeAdapter
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import core_schema
 
 from .events import TERMINAL_TYPES, RunEvent
 
@@ -34,9 +36,20 @@ def is_terminal(event: RunEvent) -> bool:
     return event.type in TERMINAL_TYPES
 
 
+class _Schema(GenerateJsonSchema):
+    """Leaves out ``Text``'s "^" marker pattern: it means "text UTF-8 can encode", which every
+    JSON string is."""
+
+    def str_schema(self, schema: core_schema.StringSchema) -> JsonSchemaValue:
+        out = super().str_schema(schema)
+        if out.get("pattern") == "^":
+            del out["pattern"]
+        return out
+
+
 def event_json_schema() -> str:
     """The JSON Schema of the whole protocol, as stable, pretty-printed text."""
-    schema = _ADAPTER.json_schema(mode="serialization")
+    schema = _ADAPTER.json_schema(mode="serialization", schema_generator=_Schema)
     schema["title"] = "RunEvent"
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     return json.dumps(schema, indent=2, sort_keys=True) + "\n"

@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Annotated, Literal, TypeAlias
 
-from pydantic import Field, JsonValue
+from pydantic import Field
 
-from ._base import EventBase
+from ._base import EventBase, Json, JsonObject, Text
 
 __all__ = [
     "TERMINAL_STATES",
@@ -45,8 +45,8 @@ class RunStarted(EventBase):
     """The run left PENDING: its worker is about to run the pipeline."""
 
     type: Literal["run.started"] = "run.started"
-    pipeline: str = Field(description="Name of the pipeline the run executes.")
-    inputs: dict[str, JsonValue] = Field(default_factory=dict, description="The run's inputs (JSON).")
+    pipeline: Text = Field(description="Name of the pipeline the run executes.")
+    inputs: JsonObject = Field(default_factory=dict, description="The run's inputs (JSON).")
 
 
 class RunProgress(EventBase):
@@ -56,15 +56,15 @@ class RunProgress(EventBase):
     fraction: float | None = Field(default=None, ge=0.0, le=1.0, description="Share of the work done.")
     current: int | None = Field(default=None, ge=0, description="Units done so far.")
     total: int | None = Field(default=None, ge=0, description="Units in all, when known.")
-    message: str | None = Field(default=None, description="What the run is doing now.")
+    message: Text | None = Field(default=None, description="What the run is doing now.")
 
 
 class RunMilestone(EventBase):
     """A named point the pipeline reached, with structured data (e.g. repo_fetched)."""
 
     type: Literal["run.milestone"] = "run.milestone"
-    name: str = Field(min_length=1, description="Milestone name, e.g. 'repo_fetched'.")
-    data: dict[str, JsonValue] = Field(default_factory=dict, description="Structured facts about the milestone.")
+    name: Text = Field(min_length=1, description="Milestone name, e.g. 'repo_fetched'.")
+    data: JsonObject = Field(default_factory=dict, description="Structured facts about the milestone.")
 
 
 class RunLog(EventBase):
@@ -72,7 +72,7 @@ class RunLog(EventBase):
 
     type: Literal["run.log"] = "run.log"
     level: LogLevel = "info"
-    message: str
+    message: Text
 
 
 class TextDelta(EventBase):
@@ -83,9 +83,9 @@ class TextDelta(EventBase):
     """
 
     type: Literal["text.delta"] = "text.delta"
-    field: str = Field(description="Which output the text belongs to (e.g. 'summary').")
-    text: str
-    artifact_id: str | None = Field(default=None, description="The artifact/section this text is for, if any.")
+    field: Text = Field(description="Which output the text belongs to (e.g. 'summary').")
+    text: Text
+    artifact_id: Text | None = Field(default=None, description="The artifact/section this text is for, if any.")
     first_seq: int | None = Field(default=None, ge=1, description="First seq covered when coalesced.")
 
 
@@ -93,40 +93,40 @@ class ArtifactPartial(EventBase):
     """A chunk of an artifact being produced (appended in order)."""
 
     type: Literal["artifact.partial"] = "artifact.partial"
-    artifact_id: str = Field(min_length=1, description="e.g. 'llms.txt'.")
-    text: str = Field(description="The next chunk of the artifact's content.")
+    artifact_id: Text = Field(min_length=1, description="e.g. 'llms.txt'.")
+    text: Text = Field(description="The next chunk of the artifact's content.")
 
 
 class Artifact(EventBase):
     """A finished artifact: where it is and how to check it."""
 
     type: Literal["artifact"] = "artifact"
-    artifact_id: str = Field(min_length=1, description="e.g. 'llms.txt'.")
-    path: str | None = Field(default=None, description="Where it was written, if on disk.")
-    media_type: str = "text/plain"
+    artifact_id: Text = Field(min_length=1, description="e.g. 'llms.txt'.")
+    path: Text | None = Field(default=None, description="Where it was written, if on disk.")
+    media_type: Text = "text/plain"
     size: int | None = Field(default=None, ge=0, description="Size in bytes.")
     sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
-    content: str | None = Field(default=None, description="Inline content, for small artifacts.")
+    content: Text | None = Field(default=None, description="Inline content, for small artifacts.")
 
 
 class StepStarted(EventBase):
     """A loop started a step: its own child run."""
 
     type: Literal["step.started"] = "step.started"
-    child_run_id: str = Field(min_length=1)
+    child_run_id: Text = Field(min_length=1)
     index: int = Field(ge=0, description="Step index in the loop, from 0.")
-    name: str | None = None
+    name: Text | None = None
 
 
 class StepFinished(EventBase):
     """A loop's step ended; ``outcome`` is the child run's terminal kind."""
 
     type: Literal["step.finished"] = "step.finished"
-    child_run_id: str = Field(min_length=1)
+    child_run_id: Text = Field(min_length=1)
     index: int = Field(ge=0)
     outcome: TerminalState
-    result: JsonValue = None
-    error: str | None = None
+    result: Json = None
+    error: Text | None = None
 
 
 class StreamGap(EventBase):
@@ -135,33 +135,33 @@ class StreamGap(EventBase):
     type: Literal["stream.gap"] = "stream.gap"
     from_seq: int = Field(ge=1)
     to_seq: int = Field(ge=1)
-    reason: str = ""
+    reason: Text = ""
 
 
 class RunCompleted(EventBase):
     """Terminal: the pipeline returned."""
 
     type: Literal["run.completed"] = "run.completed"
-    result: JsonValue = None
-    finish_reason: str | None = Field(default=None, description="The provider's finish_reason, if one was reported.")
+    result: Json = None
+    finish_reason: Text | None = Field(default=None, description="The provider's finish_reason, if one was reported.")
 
 
 class RunFailed(EventBase):
     """Terminal: the pipeline raised, or the run was failed explicitly."""
 
     type: Literal["run.failed"] = "run.failed"
-    error_type: str = Field(description="Exception class name, e.g. 'ValueError'.")
-    message: str
-    traceback: str | None = Field(default=None, description="Short summary; only when the system includes it.")
-    finish_reason: str | None = None
+    error_type: Text = Field(description="Exception class name, e.g. 'ValueError'.")
+    message: Text
+    traceback: Text | None = Field(default=None, description="Short summary; only when the system includes it.")
+    finish_reason: Text | None = None
 
 
 class RunCancelled(EventBase):
     """Terminal: the run was cancelled; nothing of this run follows."""
 
     type: Literal["run.cancelled"] = "run.cancelled"
-    reason: str = ""
-    finish_reason: str | None = None
+    reason: Text = ""
+    finish_reason: Text | None = None
 
 
 TerminalEvent: TypeAlias = Annotated[RunCompleted | RunFailed | RunCancelled, Field(discriminator="type")]
