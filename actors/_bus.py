@@ -52,7 +52,7 @@ class _Log:
     retained: RetainedLog
     started: bool = False
     terminal: RunEvent | None = None
-    sinks: list[Sink] = field(default_factory=list)
+    sinks: dict[Sink, None] = field(default_factory=dict)  # insertion-ordered; O(1) to drop one
     ahead: dict[Sink, int] = field(default_factory=dict)  # sinks whose cursor is past the log's end
     held: set[Sink] = field(default_factory=set)  # full `block` subscribers: the outbox waits for them
 
@@ -139,7 +139,7 @@ class BusActor(ShardActor):
     @staticmethod
     def _remove(log: _Log, sink: Sink) -> bool:
         """Forget a subscriber; True if it was holding the outbox (the caller drains)."""
-        log.sinks.remove(sink)
+        del log.sinks[sink]
         log.ahead.pop(sink, None)
         if sink in log.held:
             log.held.discard(sink)
@@ -223,7 +223,7 @@ class BusActor(ShardActor):
         if log.terminal is not None:
             sink.close()
             return
-        log.sinks.append(sink)
+        log.sinks[sink] = None
         if status == FULL:
             log.held.add(sink)
         if after_seq > log.last_seq:

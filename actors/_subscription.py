@@ -9,6 +9,7 @@ consumer's own event loop for async ones — ``call_soon_threadsafe`` on asyncio
 from __future__ import annotations
 
 import threading
+import weakref
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -59,6 +60,75 @@ OK, FULL, DEAD = 0, 1, 2
 Item = RunEvent | Replay
 
 
+class _Overrun(Exception):
+    """A ``coalesce`` subscription left the bus (see ``Sink._admit``); its stream re-subscribes."""
+
+
+def _noop() -> None:
+    pass
+
+
+class _Doorbell:
+    """Wakes the parked consumers of one event loop with one call into it per round.
+
+    Why: a wake-up is a write to the loop's self-pipe (asyncio) — a syscall that hands the GIL
+    over. One per subscriber per batch made a 5,000-subscriber fan-out spend its time there and
+    fall behind superlinearly. Parked consumers are collected here instead; the first one
+    schedules ``_fire`` on the loop, which wakes them all.
+    """
+
+    __slots__ = ("_lock", "_pending", "_scheduled", "wake")
+
+    def __init__(self, wake: Callable[[Callable[[], object]], object]) -> None:
+        self.wake = wake
+        self._lock = threading.Lock()
+        self._pending: list[anyio.Event] = []
+        self._scheduled = False
+
+    def ring(self, event: anyio.Event) -> bool:
+        """Have ``event`` set on the loop soon; False if the loop is closed."""
+        with self._lock:
+            self._pending.append(event)
+            if self._scheduled:
+                return True
+            self._scheduled = True
+        try:
+            self.wake(self._fire)
+        except RuntimeError:  # closed loop (asyncio), finished run (trio): its consumers are gone
+            with self._lock:
+                self._scheduled = False
+                self._pending.clear()
+            return False
+        return True
+
+    def alive(self) -> bool:
+        try:
+            self.wake(_noop)
+        except RuntimeError:
+            return False
+        return True
+
+    def _fire(self) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, []
+            self._scheduled = False
+        for event in pending:
+            event.set()
+
+
+_doorbells: weakref.WeakKeyDictionary[Any, _Doorbell] = weakref.WeakKeyDictionary()
+_doorbells_lock = threading.Lock()
+
+
+def _doorbell_for_current_loop() -> _Doorbell:
+    native: Any = anyio.lowlevel.current_token().native_token
+    with _doorbells_lock:
+        bell = _doorbells.get(native)
+        if bell is None:
+            bell = _doorbells[native] = _Doorbell(loop_waker())
+    return bell
+
+
 def _expand(items: list[Item], first: bool) -> list[RunEvent]:
     """Decode replay blocks in the consumer's thread (outside every lock). Only the ``first``
     batch a sink hands out can hold one: the bus replays in the subscription's first push."""
@@ -98,22 +168,44 @@ class Sink:
         self.on_space: Callable[[], None] | None = None  # set by the system: tells the bus to resume
 
     def _admit(self, events: Sequence[Item]) -> int:
-        """Under the lock: buffer ``events`` and apply the policy if the buffer is over its limit."""
+        """Under the lock: buffer ``events`` and apply the policy if the buffer is over its limit.
+
+        Linear, whatever the consumer does: ``coalesce`` shrinks the buffer to half its limit, so
+        the next shrink is at least ``limit / 2`` events away (O(1) amortised per event); when
+        what it must keep (every non-delta) is more than half, the subscription is *overrun*: it
+        keeps what it holds for the consumer and leaves the bus, and its stream re-subscribes
+        from its cursor once the consumer has read that (the log replays the rest, off the bus).
+        """
         items = self._items
         items.extend(events)
         limit = self.limit
         if limit is None or len(items) <= limit:
             return OK
+        if not self._alive():
+            return self._drop(None)
         if self.policy == "block":
             self._held = True
             return FULL
         if self.policy == "coalesce":
-            self._items = deque(coalesce(items, limit))
-            return OK
+            target = max(1, limit // 2)
+            kept = coalesce(items, target)
+            self._items = deque(kept)
+            if len(kept) <= target:
+                return OK
+            self._closed = True  # overrun: the consumer gets what is buffered, then resumes
+            self._error = _Overrun()
+            return DEAD
+        return self._drop(SubscriberTooSlowError(limit, self._last_seq))
+
+    def _drop(self, error: BaseException | None) -> int:
         self._closed = True
-        self._error = SubscriberTooSlowError(limit, self._last_seq)
-        items.clear()
+        self._error = error
+        self._items.clear()
         return DEAD
+
+    def _alive(self) -> bool:
+        """Whether the consumer can still read (asked only when its buffer is over its limit)."""
+        return True
 
     def _taken(self, items: list[Item]) -> bool:
         """Under the lock: the consumer took ``items``; True if the bus must be told to resume."""
@@ -184,28 +276,33 @@ class SyncSink(Sink):
 
 
 class AsyncSink(Sink):
-    __slots__ = ("_event", "_wake")
+    __slots__ = ("_bell", "_event")
 
     def __init__(
-        self, wake: Callable[[Callable[[], object]], object], limit: int | None = None, policy: Policy = "coalesce"
+        self,
+        wake: Callable[[Callable[[], object]], object] | _Doorbell,
+        limit: int | None = None,
+        policy: Policy = "coalesce",
     ) -> None:
         super().__init__(limit, policy)
-        self._wake = wake  # non-blocking "run this soon on the consumer's loop"
+        self._bell = wake if isinstance(wake, _Doorbell) else _Doorbell(wake)  # "run this soon on its loop"
         self._event: anyio.Event | None = None
 
     @classmethod
     def for_current_loop(cls, limit: int | None = None, policy: Policy = "coalesce") -> AsyncSink:
-        return cls(loop_waker(), limit, policy)
+        """A sink for a consumer on the calling task's loop: it shares that loop's wake-ups."""
+        return cls(_doorbell_for_current_loop(), limit, policy)
 
     def _wake_consumer(self) -> bool:
         event, self._event = self._event, None
         if event is None:
             return True
-        try:
-            self._wake(event.set)
-        except RuntimeError:  # the consumer's loop is closed: it is gone
-            return False
-        return True
+        return self._bell.ring(event)
+
+    def _alive(self) -> bool:
+        # A consumer woken just before its loop closed is not parked, so no wake-up fails for it:
+        # ask the loop itself, once its buffer is over the limit.
+        return self._bell.alive()
 
     def push(self, events: Sequence[Item]) -> int:
         with self._lock:
@@ -264,12 +361,12 @@ class EventStream:
         self._system = system
         self._run_id = run_id
 
-    def _stored(self, missing: UnknownRunError) -> Iterator[list[RunEvent]]:
+    def _stored(self, missing: UnknownRunError, after_seq: int) -> Iterator[list[RunEvent]]:
         """The run is not in memory: its stored log in pages (lazily), or ``missing`` re-raised."""
         binding = self._system._store
         if binding is None:
             raise missing
-        return binding.replay(self._run_id, self._after_seq, missing)
+        return binding.replay(self._run_id, after_seq, missing)
 
     def _first(self, batch: list[RunEvent]) -> Iterator[list[RunEvent]] | None:
         """With a store, a first batch that opens with a gap, that gap filled from the store; else None."""
@@ -279,57 +376,71 @@ class EventStream:
         return binding.fill(batch)
 
     def __iter__(self) -> Iterator[RunEvent]:
-        sink = SyncSink(self._buffer, self._policy)
-        try:
+        cursor = self._after_seq
+        while True:  # one subscription, or more when a coalesce subscription is overrun
+            sink = SyncSink(self._buffer, self._policy)
             try:
-                self._system._subscribe(self._run_id, sink, self._after_seq)
-                batch = sink.take(self._timeout)  # a run freed meanwhile: the bus says UnknownRunError
-            except UnknownRunError as exc:  # not in memory: the store's copy, if there is one
-                for page in self._stored(exc):
-                    yield from page
+                try:
+                    self._system._subscribe(self._run_id, sink, cursor)
+                    batch = sink.take(self._timeout)  # a run freed meanwhile: the bus says UnknownRunError
+                except UnknownRunError as exc:  # not in memory: the store's copy, if there is one
+                    for page in self._stored(exc, cursor):
+                        yield from page
+                    return
+                if batch is None:
+                    return
+                filled = self._first(batch)
+                if filled is None:
+                    yield from batch
+                else:
+                    for page in filled:
+                        yield from page
+                cursor = batch[-1].seq
+                while (batch := sink.take(self._timeout)) is not None:
+                    yield from batch
+                    cursor = batch[-1].seq
                 return
-            if batch is None:
-                return
-            filled = self._first(batch)
-            if filled is None:
-                yield from batch
-            else:
-                for page in filled:
-                    yield from page
-            while (batch := sink.take(self._timeout)) is not None:
-                yield from batch
-        finally:
-            self._system._unsubscribe(self._run_id, sink)
+            except _Overrun:
+                continue  # everything up to ``cursor`` was yielded: the log has the rest
+            finally:
+                self._system._unsubscribe(self._run_id, sink)
 
     def __aiter__(self) -> AsyncIterator[RunEvent]:
         return self._aiter()
 
     async def _aiter(self) -> AsyncIterator[RunEvent]:
-        sink = AsyncSink.for_current_loop(self._buffer, self._policy)
-        try:
+        cursor = self._after_seq
+        while True:  # see __iter__
+            sink = AsyncSink.for_current_loop(self._buffer, self._policy)
             try:
-                self._system._subscribe(self._run_id, sink, self._after_seq)
-                batch = await self._take(sink)
-            except UnknownRunError as exc:
-                async for page in _in_thread(self._stored(exc)):
-                    for event in page:
+                try:
+                    self._system._subscribe(self._run_id, sink, cursor)
+                    batch = await self._take(sink)
+                except UnknownRunError as exc:
+                    async for page in _in_thread(self._stored(exc, cursor)):
+                        for event in page:
+                            yield event
+                    return
+                if batch is None:
+                    return
+                filled = self._first(batch)
+                if filled is not None:
+                    async for page in _in_thread(filled):
+                        for event in page:
+                            yield event
+                else:
+                    for event in batch:
                         yield event
-                return
-            if batch is None:
-                return
-            filled = self._first(batch)
-            if filled is not None:
-                async for page in _in_thread(filled):
-                    for event in page:
+                cursor = batch[-1].seq
+                while (batch := await self._take(sink)) is not None:
+                    for event in batch:
                         yield event
-            else:
-                for event in batch:
-                    yield event
-            while (batch := await self._take(sink)) is not None:
-                for event in batch:
-                    yield event
-        finally:
-            self._system._unsubscribe(self._run_id, sink)
+                    cursor = batch[-1].seq
+                return
+            except _Overrun:
+                continue
+            finally:
+                self._system._unsubscribe(self._run_id, sink)
 
     async def _take(self, sink: AsyncSink) -> list[RunEvent] | None:
         if self._timeout is None:

@@ -49,7 +49,9 @@ def _live_and_replay(system: RunSystem, pipeline: Callable[[RunContext], Any]) -
 
 
 @pytest.mark.parametrize("emit", list(_EMITS), ids=list(_EMITS))
-def test_a_value_json_cannot_encode_is_refused_at_the_emit_and_the_log_stays_whole(system: RunSystem, emit: str) -> None:
+def test_a_value_json_cannot_encode_is_refused_at_the_emit_and_the_log_stays_whole(
+    system: RunSystem, emit: str
+) -> None:
     refused: list[BaseException] = []
 
     def pipeline(ctx: RunContext) -> str:
