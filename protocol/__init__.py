@@ -5,6 +5,7 @@ This package imports nothing from ``runwire.actors`` and starts no thread.
 
 from ._base import EventBase, utc_now
 from ._fast import DeltaBuilder
+from ._frozen import FrozenDict, FrozenList
 from .codec import dump_event, event_json_schema, is_terminal, parse_event
 from .events import (
     TERMINAL_STATE_OF,
@@ -37,6 +38,8 @@ __all__ = [
     "ArtifactPartial",
     "DeltaBuilder",
     "EventBase",
+    "FrozenDict",
+    "FrozenList",
     "LogLevel",
     "RunCancelled",
     "RunCompleted",
