@@ -191,8 +191,8 @@ class RunSystem:
             checked = _INPUTS.validate_python(dict(inputs or {}))
         except ValidationError as exc:
             raise ValueError(f"inputs must be a JSON object: {first_error(exc)}") from None
-        rid = check_text(run_id, "run_id", optional=True) or uuid.uuid4().hex
-        if run_id is not None and not rid:
+        rid = uuid.uuid4().hex if run_id is None else check_text(run_id, "run_id")
+        if not rid:
             raise ValueError("run_id must be a non-empty string")
         _check_run_options(name, parent_run_id, step, delta_max_rate, delta_max_delay)
         binding = self._store

@@ -120,6 +120,7 @@ def test_a_consumer_editing_its_events_changes_nothing_for_anyone_else(tmp_path:
             assert handle.wait(10).result == {"answer": [1, 2, 3], "meta": {"k": "v"}}
             assert [dump_event(e) for e in collect(handle)] == witnessed  # the replay
             run_id = handle.run_id
+        store.flush(10)  # the writer commits on its own thread
         stored = [dump_event(e) for e in store.read_events(run_id)]
         assert stored == witnessed  # the store: every event, the run completed
         assert b'"run.completed"' in stored[-1]
