@@ -97,3 +97,20 @@ def check_result(value: object) -> JsonValue:
         return _RESULT.validate_python(value)
     except ValidationError as exc:
         raise ValueError(f"result is not a JSON value: {first_error(exc)}") from None
+
+
+def check_run_options(name: object, parent_run_id: object, step: object, rate: object, delay: object) -> None:
+    """``start()``'s keyword arguments, before anything about the run exists."""
+    check_text(name, "name", optional=True)
+    if parent_run_id is not None and not check_text(parent_run_id, "parent_run_id"):
+        raise ValueError("parent_run_id must be a non-empty string or None")
+    if step is not None and (not isinstance(step, int) or isinstance(step, bool) or step < 0):
+        raise ValueError(f"step must be an int >= 0 or None, got {step!r}")
+    if rate != "default" and rate is not None and not _positive(rate):
+        raise ValueError(f"delta_max_rate must be a finite number > 0, None or 'default', got {rate!r}")
+    if delay is not None and not (_positive(delay) or delay == 0):
+        raise ValueError(f"delta_max_delay must be a finite number >= 0 or None, got {delay!r}")
+
+
+def _positive(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value > 0

@@ -9,10 +9,9 @@ consumer's own event loop for async ones — ``call_soon_threadsafe`` on asyncio
 from __future__ import annotations
 
 import threading
-import weakref
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 import anyio
 import anyio.lowlevel
@@ -21,6 +20,9 @@ from runwire.protocol import RunEvent
 
 from ._checks import POLICIES, check_buffer, check_cursor, check_policy, check_timeout
 from ._coalesce import coalesce
+from ._doorbell import Doorbell as _Doorbell
+from ._doorbell import doorbell_for_current_loop as _doorbell_for_current_loop
+from ._doorbell import loop_waker
 from ._errors import RunTimeoutError, SubscriberTooSlowError, UnknownRunError
 from ._retained import Replay
 
@@ -43,14 +45,6 @@ __all__ = [
 ]
 
 
-def loop_waker() -> Callable[[Callable[[], object]], object]:
-    """A non-blocking, thread-safe "run this soon" for the calling task's event loop."""
-    native: Any = anyio.lowlevel.current_token().native_token
-    if hasattr(native, "call_soon_threadsafe"):  # asyncio loop
-        return native.call_soon_threadsafe  # type: ignore[no-any-return]
-    return native.run_sync_soon  # type: ignore[no-any-return]  # trio token
-
-
 Policy = Literal["block", "coalesce", "disconnect"]
 
 # What ``Sink.push`` tells the bus.
@@ -62,71 +56,6 @@ Item = RunEvent | Replay
 
 class _Overrun(Exception):
     """A ``coalesce`` subscription left the bus (see ``Sink._admit``); its stream re-subscribes."""
-
-
-def _noop() -> None:
-    pass
-
-
-class _Doorbell:
-    """Wakes the parked consumers of one event loop with one call into it per round.
-
-    Why: a wake-up is a write to the loop's self-pipe (asyncio) — a syscall that hands the GIL
-    over. One per subscriber per batch made a 5,000-subscriber fan-out spend its time there and
-    fall behind superlinearly. Parked consumers are collected here instead; the first one
-    schedules ``_fire`` on the loop, which wakes them all.
-    """
-
-    __slots__ = ("_lock", "_pending", "_scheduled", "wake")
-
-    def __init__(self, wake: Callable[[Callable[[], object]], object]) -> None:
-        self.wake = wake
-        self._lock = threading.Lock()
-        self._pending: list[anyio.Event] = []
-        self._scheduled = False
-
-    def ring(self, event: anyio.Event) -> bool:
-        """Have ``event`` set on the loop soon; False if the loop is closed."""
-        with self._lock:
-            self._pending.append(event)
-            if self._scheduled:
-                return True
-            self._scheduled = True
-        try:
-            self.wake(self._fire)
-        except RuntimeError:  # closed loop (asyncio), finished run (trio): its consumers are gone
-            with self._lock:
-                self._scheduled = False
-                self._pending.clear()
-            return False
-        return True
-
-    def alive(self) -> bool:
-        try:
-            self.wake(_noop)
-        except RuntimeError:
-            return False
-        return True
-
-    def _fire(self) -> None:
-        with self._lock:
-            pending, self._pending = self._pending, []
-            self._scheduled = False
-        for event in pending:
-            event.set()
-
-
-_doorbells: weakref.WeakKeyDictionary[Any, _Doorbell] = weakref.WeakKeyDictionary()
-_doorbells_lock = threading.Lock()
-
-
-def _doorbell_for_current_loop() -> _Doorbell:
-    native: Any = anyio.lowlevel.current_token().native_token
-    with _doorbells_lock:
-        bell = _doorbells.get(native)
-        if bell is None:
-            bell = _doorbells[native] = _Doorbell(loop_waker())
-    return bell
 
 
 def _expand(items: list[Item], first: bool) -> list[RunEvent]:

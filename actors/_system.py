@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import importlib
 import inspect
-import math
 import threading
 import time
 import uuid
@@ -22,7 +21,7 @@ from runwire.protocol._base import JsonObject
 from runwire.protocol._frozen import encodable
 
 from ._bus import BusActor
-from ._checks import check_text, first_error
+from ._checks import check_run_options, check_text, first_error
 from ._completion import CompletionActor
 from ._errors import RunExpiredError, RunTimeoutError, SystemClosedError, UnknownRunError
 from ._handle import RunHandle
@@ -49,23 +48,6 @@ __all__ = ["RunSystem"]
 _INPUTS: TypeAdapter[dict[str, JsonValue]] = TypeAdapter(JsonObject, config=ConfigDict(allow_inf_nan=False))
 _STORE_CLOSE_FLOOR = 1.0  # seconds close() still gives the store to commit what is queued
 _EXPIRED_MEMORY = 100_000  # how many expired run_ids are remembered, to say "expired" not "unknown"
-
-
-def _check_run_options(name: object, parent_run_id: object, step: object, rate: object, delay: object) -> None:
-    """``start()``'s keyword arguments, before anything about the run exists."""
-    check_text(name, "name", optional=True)
-    if parent_run_id is not None and not check_text(parent_run_id, "parent_run_id"):
-        raise ValueError("parent_run_id must be a non-empty string or None")
-    if step is not None and (not isinstance(step, int) or isinstance(step, bool) or step < 0):
-        raise ValueError(f"step must be an int >= 0 or None, got {step!r}")
-    if rate != "default" and rate is not None and not _positive(rate):
-        raise ValueError(f"delta_max_rate must be a finite number > 0, None or 'default', got {rate!r}")
-    if delay is not None and not (_positive(delay) or delay == 0):
-        raise ValueError(f"delta_max_delay must be a finite number >= 0 or None, got {delay!r}")
-
-
-def _positive(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value > 0
 
 
 class _Shard:
@@ -194,7 +176,7 @@ class RunSystem:
         rid = uuid.uuid4().hex if run_id is None else check_text(run_id, "run_id")
         if not rid:
             raise ValueError("run_id must be a non-empty string")
-        _check_run_options(name, parent_run_id, step, delta_max_rate, delta_max_delay)
+        check_run_options(name, parent_run_id, step, delta_max_rate, delta_max_delay)
         binding = self._store
         if binding is not None and run_id is not None:
             binding.check_new(rid)  # a run of an earlier process keeps its id
