@@ -17,7 +17,7 @@ import tokenize
 from .classify import is_readme
 from .outline import outline_line, python_outline
 from .textio import extension, words
-from .treesit import definitions, grammar_for, shell_commands
+from .treesit import definitions, grammar_for, js_test_names, shell_commands
 from .wellknown import describe_known
 
 __all__ = [
@@ -162,7 +162,7 @@ def markdown_outline(text: str, *, h1_only: bool = False) -> tuple[str | None, s
     def flush() -> None:
         nonlocal buf
         if buf:
-            paras.offer(clean_inline(" ".join(buf)))
+            paras.offer(clean_inline(" ".join(buf)), aside=buf[0].startswith("<"))
         buf = []
 
     def found(title: str, level: int) -> None:
@@ -228,16 +228,20 @@ def markdown_outline(text: str, *, h1_only: bool = False) -> tuple[str | None, s
 
 
 class _Paragraphs:
-    """The first paragraph with words that does not end with a colon (else the first with a colon)."""
+    """The first paragraph with words that does not end with a colon and is not an HTML block.
+
+    Failing that, the first of those: a colon paragraph introduces what follows, and an HTML block
+    at the top of a README is as often a sponsor banner as a tagline.
+    """
 
     def __init__(self) -> None:
         self.first: str | None = None
         self.intro: str | None = None
 
-    def offer(self, text: str) -> None:
+    def offer(self, text: str, *, aside: bool = False) -> None:
         if self.first is not None or not _has_words(text):
             return
-        if text.endswith(":"):
+        if text.endswith(":") or aside:
             self.intro = self.intro or text
         else:
             self.first = text
@@ -327,7 +331,9 @@ def _comment_style(name: str, ext: str, text: str) -> tuple[str | None, tuple[st
         return _COMMENT_STYLES[ext]
     if name.lower() in _HASH_NAMES or text.startswith("#!") or (name.startswith(".") and ext == ""):
         return _HASH, None
-    return None, None
+    first = text.lstrip()[:2]  # an unknown format: the marker its first line starts with, if a usual one
+    marker = next((mark for mark in (_HASH, _SLASH, "--", ";", "%") if first.startswith(mark)), None)
+    return marker, None
 
 
 def _comment_blocks(lines: list[str], marker: str | None, block: tuple[str, str] | None) -> list[list[str]]:
@@ -415,4 +421,6 @@ def _code_outline(rel: str, name: str, ext: str, text: str) -> str:
     described = outline_line(definitions(text, grammar), MAX_DESCRIPTION)
     if not described and grammar == "sh" and (commands := shell_commands(text)):
         described = "Runs " + ", ".join(f"`{command}`" for command in commands) + "."
+    if not described and (tests := js_test_names(text, grammar)):
+        described = "Tests: " + "; ".join(tests) + "."
     return described or describe_known(rel, text)

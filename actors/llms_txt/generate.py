@@ -302,7 +302,11 @@ def _left_out(options: Options, selection: Selection) -> dict[str, JsonValue]:
         "max_full_tokens": options.max_full_tokens,
         "linked": len(selection.linked),
         "index_left_out": selection.summarized_files,
-        "index_left_out_dirs": [summary.directory or "." for summary in selection.summaries],
+        "index_left_out_dirs": len(selection.summaries),
+        "index_left_out_largest": [
+            summary.directory or "."
+            for summary in sorted(selection.summaries, key=lambda s: (-s.files, s.directory))[:5]
+        ],
         "full_left_out": len(selection.full_left_out),
         "full_left_out_tokens": sum(info.tokens for info in selection.full_left_out),
     }

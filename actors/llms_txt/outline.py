@@ -97,7 +97,42 @@ def python_outline(text: str, limit: int) -> str:
     if not found:  # constants only (a settings or version module)
         names = [name for name in _assigned(module) if name != "__all__"]
         found = [Definition(name, "") for name in [n for n in names if not n.startswith("_")] or names]
+    if not found:  # private helpers only
+        found = [
+            Definition(node.name, first_sentence(ast.get_docstring(node) or ""))
+            for node in module.body
+            if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        ]
+    if not found and (star := _star_imports(module)):
+        return "Re-exports " + ", ".join(f"`{name}`" for name in star) + "."
+    if not found and (calls := _calls(module)):
+        return "Runs " + ", ".join(f"`{name}()`" for name in calls[:6]) + "."
     return outline_line(found, limit)
+
+
+def _star_imports(module: ast.Module) -> list[str]:
+    found: list[str] = []
+    for node in ast.walk(module):
+        if isinstance(node, ast.ImportFrom) and any(alias.name == "*" for alias in node.names):
+            name = "." * node.level + (node.module or "")
+            if name not in found:
+                found.append(name)
+    return found
+
+
+def _calls(module: ast.Module) -> list[str]:
+    """Functions a script calls at its top level (including under ``if __name__ == "__main__":``)."""
+    found: list[str] = []
+    statements: list[ast.stmt] = list(module.body)
+    while statements:
+        node = statements.pop(0)
+        if isinstance(node, ast.If):
+            statements[:0] = node.body
+        elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+            name = ast.unparse(node.value.func)
+            if len(name) <= 40 and name not in found:
+                found.append(name)
+    return found
 
 
 def _dunder(name: str) -> bool:

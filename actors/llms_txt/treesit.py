@@ -20,7 +20,7 @@ from typing import Any
 from .outline import Definition, first_sentence
 from .textio import words
 
-__all__ = ["GRAMMARS", "definitions", "grammar_available", "grammar_for", "shell_commands"]
+__all__ = ["GRAMMARS", "definitions", "grammar_available", "grammar_for", "js_test_names", "shell_commands"]
 
 # extension -> (grammar module, function returning its language)
 GRAMMARS: dict[str, tuple[str, str]] = {
@@ -59,6 +59,7 @@ _NAME_TYPES = words(
 )
 _COMMENT_MARK = re.compile(r"^\s*(?:/\*\*?!?|\*/|\*(?!/)|///?!?|#+)\s?")
 _DOC_TAG = re.compile(r"^[@\\]\w+")
+_PRAGMA = re.compile(r"eslint|prettier-ignore|@ts-|biome-ignore|istanbul|c8 ignore|nolint|clang-format|NOLINT")
 
 _lock = threading.Lock()
 _languages: dict[tuple[str, str], Any] = {}
@@ -119,7 +120,8 @@ def _doc(node: Any) -> str:
         line = _COMMENT_MARK.sub("", line.rstrip().removesuffix("*/")).strip()
         if _DOC_TAG.match(line):
             break
-        prose.append(line)
+        if not _PRAGMA.search(line):
+            prose.append(line)
     return first_sentence("\n".join(prose))
 
 
@@ -254,3 +256,29 @@ def shell_commands(text: str, limit: int = 8) -> list[str]:
             continue
         stack.extend(reversed(node.children))
     return found
+
+
+_TEST_CALLS = words("test it describe suite bench")
+
+
+def js_test_names(text: str, ext: str, limit: int = 4) -> list[str]:
+    """The titles of the top-level ``test('...')`` / ``describe('...')`` calls of a JS/TS test file."""
+    language = _language(ext)
+    if language is None or GRAMMARS[ext][0] not in ("tree_sitter_javascript", "tree_sitter_typescript"):
+        return []
+    import tree_sitter
+
+    names: list[str] = []
+    root = tree_sitter.Parser(language).parse(text.encode("utf-8")).root_node
+    for node in root.named_children:
+        call = node.named_children[0] if node.type == "expression_statement" and node.named_children else None
+        if call is None or call.type != "call_expression":
+            continue
+        function, arguments = call.child_by_field_name("function"), call.child_by_field_name("arguments")
+        callee = _text(function).split(".", 1)[0] if function is not None else ""
+        first = arguments.named_children[0] if arguments is not None and arguments.named_children else None
+        if callee in _TEST_CALLS and first is not None and first.type in ("string", "template_string"):
+            names.append(_text(first)[1:-1])
+            if len(names) >= limit:
+                break
+    return names

@@ -59,6 +59,8 @@ _BY_NAME: dict[str, str] = {
     "ruff.toml": "Ruff linter and formatter options.",
     ".flake8": "flake8 linter options.",
 }
+_PEM = re.compile(r"^-----BEGIN ([A-Z0-9 ]+)-----", re.MULTILINE)
+_HTML_TITLE = re.compile(r"<title[^>]*>\s*(.*?)\s*</title>", re.IGNORECASE | re.DOTALL)
 _WORKFLOW_NAME = re.compile(r"^name:\s*['\"]?(.+?)['\"]?\s*$", re.MULTILINE)
 
 
@@ -88,6 +90,11 @@ def describe_known(rel: str, text: str) -> str:
         return f"GitHub Actions workflow: {match.group(1)}." if match else "A GitHub Actions workflow."
     if lower in _BY_NAME:
         return _BY_NAME[lower]
+    if lower.split(".", 1)[0] in ("license", "licence", "copying"):
+        first = next((line.strip(" #=*") for line in text.split("\n", 20) if line.strip(" #=*")), "")
+        return f"Licence: {first}." if first and len(first) <= 80 else "The licence."
+    if ext == "svg":
+        return "SVG image."
     if lower.startswith(".netrc"):
         return _BY_NAME[".netrc"]
     if lower.startswith("requirements") and ext in ("txt", "in"):
@@ -96,4 +103,9 @@ def describe_known(rel: str, text: str) -> str:
         return json_outline(text)
     if lower.startswith("tsconfig") and ext == "json":
         return "TypeScript compiler options."
+    if ext in ("html", "htm") and (title := _HTML_TITLE.search(text[:4096])):
+        return f"HTML page: {' '.join(title.group(1).split())}."
+    blocks = list(dict.fromkeys(_PEM.findall(text[:65536])))
+    if blocks:
+        return f"PEM data: {', '.join(block.lower() for block in blocks)}."
     return ""
