@@ -263,8 +263,8 @@ def text_outline(text: str) -> str | None:
     paras = _Paragraphs()
     for block in text.split("\n\n", 40)[:40]:
         lines = [line.strip() for line in block.split("\n") if line.strip() and not line.lstrip().startswith("#")]
-        if lines and not all(_RST_ADORN.match(line) for line in lines):
-            paras.offer(" ".join(line for line in lines if not _RST_ADORN.match(line)))
+        if lines and not any(_RST_ADORN.match(line) for line in lines):  # an underlined block is a heading
+            paras.offer(" ".join(lines))
         if paras.done:
             break
     return paras.best
