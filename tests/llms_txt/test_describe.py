@@ -23,7 +23,7 @@ TREE: dict[str, str] = {
         "Polyglot parses everything. It is a test fixture.\n"
     ),
     "pyproject.toml": '[project]\nname = "polyglot"\n',
-    "requirements.txt": "# We're pinning our tooling, because it's an environment we can strictly control.\nruff==0.5\n",
+    "requirements.txt": "# We're pinning our tooling, because it's an environment we control.\nruff==0.5\n",
     "notes.txt": "Plain notes\n===========\n\nThese notes are plain text, not Markdown.\n",
     "docs/index.md": (
         '<h1 align="center" style="font-size: 3rem;">\n  Polyglot\n</h1>\n\n'
@@ -49,8 +49,14 @@ TREE: dict[str, str] = {
         "/** Options of a request. */\nexport interface Options { timeout: number }\n"
     ),
     "web/pad.js": "/** Pads a string on the left. */\nfunction leftPad(s) { return s; }\nmodule.exports = leftPad;\n",
-    "go/server.go": "package server\n\n// Server answers requests.\ntype Server struct{}\n\n// Serve starts the Server.\nfunc Serve() {}\n",
-    "rust/lib.rs": "/// A parsed value.\npub struct Value;\n\n/// Parse text into a Value.\npub fn parse(s: &str) -> Value { Value }\n",
+    "go/server.go": (
+        "package server\n\n// Server answers requests.\ntype Server struct{}\n\n"
+        "// Serve starts the Server.\nfunc Serve() {}\n"
+    ),
+    "rust/lib.rs": (
+        "/// A parsed value.\npub struct Value;\n\n"
+        "/// Parse text into a Value.\npub fn parse(s: &str) -> Value { Value }\n"
+    ),
     "rust/inner.rs": "//! Inner docs of this module.\n\nfn f() {}\n",
     "c/api.h": (
         '#ifndef API_H\n#define API_H\n#ifdef __cplusplus\nextern "C" {\n#endif\n'
