@@ -412,7 +412,9 @@ def extract(rel: str, text: str) -> tuple[str | None, str]:
             return None, clip(para)
         described = python_outline(text, MAX_DESCRIPTION) or para or title or leading_comment(text, ext)
         return None, clip(described or describe_known(rel, text))
-    return None, clip(leading_comment(text, ext, name) or _code_outline(rel, name, ext, text))
+    item_doc = ext == "rs" and text.lstrip().startswith("///")  # documents the first item, not the module
+    comment = None if item_doc else leading_comment(text, ext, name)
+    return None, clip(comment or _code_outline(rel, name, ext, text))
 
 
 def _code_outline(rel: str, name: str, ext: str, text: str) -> str:

@@ -76,7 +76,7 @@ LANGUAGE_CASES = [
     ("web/client.ts", "Defines `makeClient`: Create a client for the API; `Options`: Options of a request."),
     ("web/pad.js", "Pads a string on the left."),
     ("go/server.go", "Defines `Server`: Server answers requests; `Serve`: Serve starts the Server."),
-    ("rust/lib.rs", "A parsed value."),
+    ("rust/lib.rs", "Defines `Value`: A parsed value; `parse`: Parse text into a Value."),
     ("rust/inner.rs", "Inner docs of this module."),
     ("c/api.h", "Defines `api_open`: Open a handle to the device."),
     ("scripts/release.sh", "Defines `usage`: Print how to use this script."),
