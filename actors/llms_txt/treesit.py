@@ -20,7 +20,15 @@ from typing import Any
 from .outline import Definition, first_sentence
 from .textio import words
 
-__all__ = ["GRAMMARS", "definitions", "grammar_available", "grammar_for", "js_test_names", "shell_commands"]
+__all__ = [
+    "GRAMMARS",
+    "definitions",
+    "grammar_available",
+    "grammar_for",
+    "js_test_names",
+    "python_definitions",
+    "shell_commands",
+]
 
 # extension -> (grammar module, function returning its language)
 GRAMMARS: dict[str, tuple[str, str]] = {
@@ -34,6 +42,7 @@ GRAMMARS: dict[str, tuple[str, str]] = {
         ("h", "hh", "hpp", "hxx", "cc", "cpp", "cxx", "c++", "ipp", "inl"), ("tree_sitter_cpp", "language")
     ),
     **dict.fromkeys(("sh", "bash", "zsh", "ksh"), ("tree_sitter_bash", "language")),
+    **dict.fromkeys(("py", "pyi", "pyw"), ("tree_sitter_python", "language")),
 }
 
 _JS_DECLS = words(
@@ -282,3 +291,48 @@ def js_test_names(text: str, ext: str, limit: int = 4) -> list[str]:
             if len(names) >= limit:
                 break
     return names
+
+
+def _python_doc(node: Any) -> str:
+    body = node.child_by_field_name("body")
+    first = body.named_children[0] if body is not None and body.named_children else None
+    if first is None or first.type != "expression_statement" or not first.named_children:
+        return ""
+    string = first.named_children[0]
+    if string.type != "string":
+        return ""
+    content = "".join(_text(c) for c in string.named_children if c.type == "string_content")
+    return first_sentence(content)
+
+
+def python_definitions(text: str) -> tuple[list[Definition], list[str] | None] | None:
+    """(top-level classes and functions, the literal ``__all__`` or None); None without the grammar.
+
+    The same facts ``ast`` gives, at a fraction of the cost on big modules (no Python objects per node).
+    """
+    language = _language("py")
+    if language is None:
+        return None
+    import tree_sitter
+
+    root = tree_sitter.Parser(language).parse(text.encode("utf-8")).root_node
+    found: list[Definition] = []
+    exported: list[str] | None = None
+    for node in root.named_children:
+        if node.type == "decorated_definition":
+            node = node.child_by_field_name("definition") or node
+        if node.type in ("class_definition", "function_definition"):
+            name = node.child_by_field_name("name")
+            if name is not None:
+                found.append(Definition(_text(name), _python_doc(node)))
+        elif node.type == "expression_statement" and node.named_children:
+            assignment = node.named_children[0]
+            left, right = assignment.child_by_field_name("left"), assignment.child_by_field_name("right")
+            is_all = assignment.type == "assignment" and left is not None and _text(left) == "__all__"
+            if is_all and right is not None and right.type in ("list", "tuple"):
+                exported = [
+                    "".join(_text(c) for c in item.named_children if c.type == "string_content")
+                    for item in right.named_children
+                    if item.type == "string"
+                ]
+    return found, exported
