@@ -45,6 +45,8 @@ NoSecretScan = Annotated[
     typer.Option(
         "--no-secret-scan",
         help="Publish files and lines that look like secrets (.env, private keys, tokens) instead of leaving them out.",
+    ),
+]
 MaxTokens = Annotated[
     int,
     typer.Option(
