@@ -16,7 +16,7 @@ from dataclasses import dataclass
 __all__ = ["Definition", "first_sentence", "outline_line", "python_outline"]
 
 _SUMMARY_LIMIT = 110
-_HEAD_CHARS = 16 * 1024
+_HEAD_CHARS = 64 * 1024
 _TOP_LEVEL = re.compile(r"\n(?=[^\s#])")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s")
 
@@ -92,6 +92,9 @@ def python_outline(text: str, limit: int) -> str:
 
     head, cut = _head(text)
     fast = python_definitions(head)
+    if fast is not None and cut and not any(not d.name.startswith("_") for d in fast[0]):
+        head, cut = text, False  # nothing public near the top: read the whole module after all
+        fast = python_definitions(head)
     if fast is not None:
         defined, exported = fast
         shown = [d for d in defined if (d.name in exported if exported is not None else not d.name.startswith("_"))]
@@ -155,7 +158,7 @@ def _calls(module: ast.Module) -> list[str]:
 
 
 def _head(text: str) -> tuple[str, bool]:
-    """The first ~16 KiB of a module, ending before a top-level line (definitions are read from the top)."""
+    """The first ~64 KiB of a module, ending before a top-level line (definitions are read from the top)."""
     if len(text) <= _HEAD_CHARS:
         return text, False
     end = text.rfind("\n", _HEAD_CHARS // 2, _HEAD_CHARS)
