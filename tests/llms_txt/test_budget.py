@@ -43,6 +43,7 @@ def big(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _run(source: Path, out: Path, reporter: Any = None, **options: Any) -> dict[str, Any]:
+    options.setdefault("include_vendored", True)  # vendor/ is walked, to be ranked last
     return generate(Options(source=str(source), out=str(out), **options), reporter)
 
 
