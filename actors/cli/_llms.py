@@ -47,6 +47,20 @@ NoSecretScan = Annotated[
         help="Publish files and lines that look like secrets (.env, private keys, tokens) instead of leaving them out.",
     ),
 ]
+MaxTokens = Annotated[
+    int,
+    typer.Option(
+        "--max-tokens",
+        min=1000,
+        help="Budget of llms.txt in estimated tokens: the less important files are summarised per directory.",
+    ),
+]
+MaxFullTokens = Annotated[
+    int,
+    typer.Option(
+        "--max-full-tokens", min=1, help="Budget of llms-full.txt in estimated tokens (most important files first)."
+    ),
+]
 
 _INPUT_ERRORS = {"LlmsTxtError", "SourceError", "OutputError"}
 
@@ -60,6 +74,8 @@ def llms_txt(
     max_file_bytes: MaxFileBytes = 512 * 1024,
     include_vendored: IncludeVendored = False,
     no_secret_scan: NoSecretScan = False,
+    max_tokens: MaxTokens = 50_000,
+    max_full_tokens: MaxFullTokens = 1_000_000,
     json_lines: Annotated[
         bool, typer.Option("--json", help="Print every event as one JSON line on stdout, and nothing else.")
     ] = False,
@@ -94,6 +110,8 @@ def llms_txt(
         "max_file_bytes": max_file_bytes,
         "include_vendored": include_vendored,
         "secret_scan": not no_secret_scan,
+        "max_index_tokens": max_tokens,
+        "max_full_tokens": max_full_tokens,
     }
     try:
         options_from_inputs(inputs).validate()  # bad options: one line, exit 2, before any run starts

@@ -10,11 +10,21 @@ from __future__ import annotations
 from .context import NullReporter, PipelineContext, Reporter
 from .describer import Describer, ExtractiveDescriber, FileDescription
 from .errors import LlmsTxtError, OutputError, SourceError
-from .generate import DEFAULT_MAX_FILE_BYTES, LLMS_FULL_TXT, LLMS_TXT, Options, generate
+from .generate import (
+    DEFAULT_FULL_TOKENS,
+    DEFAULT_INDEX_TOKENS,
+    DEFAULT_MAX_FILE_BYTES,
+    LLMS_FULL_TXT,
+    LLMS_TXT,
+    Options,
+    generate,
+)
 from .pipeline import llms_txt_pipeline, options_from_inputs, pipeline_with
 from .project import ProjectFacts
 
 __all__ = [
+    "DEFAULT_FULL_TOKENS",
+    "DEFAULT_INDEX_TOKENS",
     "DEFAULT_MAX_FILE_BYTES",
     "LLMS_FULL_TXT",
     "LLMS_TXT",

@@ -11,25 +11,37 @@ from __future__ import annotations
 import re
 from collections import Counter
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pydantic import JsonValue
 
 from .analyze import Analysis, FileInfo, analyze, count_kinds
+from .budget import Selection, select
 from .context import NullReporter, ProgressTracker, Reporter
 from .describer import Describer, ExtractiveDescriber
 from .errors import LlmsTxtError, SourceError
 from .fetch import FetchedSource, open_source
 from .ignore import IgnoreRules, pattern_compiles
 from .output import AtomicTextFile, WrittenFile, atomic_outputs, check_out_dir
-from .project import detect_project
-from .render import Section, build_sections, full_file_header, render_intro, render_notes, render_section
+from .project import ProjectFacts, detect_project
+from .render import (
+    Section,
+    build_sections,
+    full_file_header,
+    render_intro,
+    render_link,
+    render_notes,
+    render_section,
+    render_summary,
+)
 from .scan import WalkResult, path_key, walk_tree
 from .spool import TextSpool
 from .textio import CHARS_PER_TOKEN, estimate_tokens
 
 __all__ = [
+    "DEFAULT_FULL_TOKENS",
+    "DEFAULT_INDEX_TOKENS",
     "DEFAULT_MAX_FILE_BYTES",
     "DEFAULT_PARTIAL_LIMIT",
     "FULL_NOTE",
@@ -45,6 +57,9 @@ LLMS_TXT = "llms.txt"
 LLMS_FULL_TXT = "llms-full.txt"
 DEFAULT_MAX_FILE_BYTES = 512 * 1024
 DEFAULT_PARTIAL_LIMIT = 1 << 20
+DEFAULT_INDEX_TOKENS = 50_000
+DEFAULT_FULL_TOKENS = 1_000_000
+MIN_INDEX_TOKENS = 1_000
 INLINE_CONTENT_LIMIT = 64 * 1024
 MEDIA_TYPE = "text/markdown"
 PARTIAL_CHUNK_BYTES = 16 * 1024
@@ -69,6 +84,8 @@ class Options:
     partial_limit: int = DEFAULT_PARTIAL_LIMIT
     include_vendored: bool = False
     secret_scan: bool = True
+    max_index_tokens: int = DEFAULT_INDEX_TOKENS
+    max_full_tokens: int = DEFAULT_FULL_TOKENS
 
     def validate(self) -> None:
         """Raise :class:`LlmsTxtError` for option values that cannot work."""
@@ -76,6 +93,10 @@ class Options:
             raise LlmsTxtError(f"base_url must be an absolute URL such as https://host/path/: {self.base_url!r}")
         if self.max_file_bytes < 1:
             raise LlmsTxtError(f"max_file_bytes must be a positive number of bytes: {self.max_file_bytes}")
+        if self.max_index_tokens < MIN_INDEX_TOKENS:
+            raise LlmsTxtError(f"max_index_tokens must be at least {MIN_INDEX_TOKENS:,}: {self.max_index_tokens}")
+        if self.max_full_tokens < 1:
+            raise LlmsTxtError(f"max_full_tokens must be a positive number of tokens: {self.max_full_tokens}")
         if self.partial_limit < 0:
             raise LlmsTxtError(f"partial_limit must be >= 0: {self.partial_limit}")
         for pattern in self.exclude:
@@ -211,8 +232,11 @@ def generate(
             events.log(f"skipped {sum(skipped.values())} files ({_skip_text(skipped)})")
         facts = detect_project(analysis.project_texts, src.default_name, "url" if src.cloned else "directory")
         summary = writer.summarize(facts)
-        sections = build_sections(analysis.files, facts.readme)
-        written = _write(out, options, events, progress, src, analysis, facts.name, summary, sections)
+        readme_title = facts.name if isinstance(writer, ExtractiveDescriber) else None
+        selection = _select(options, src, analysis, facts, summary, readme_title)
+        events.milestone("budget_applied", **_left_out(options, selection))
+        sections = build_sections(selection.linked, facts.readme, selection.summaries)
+        written = _write(out, options, events, progress, src, analysis, selection, facts.name, summary, sections)
     for artifact_id, output in written.items():
         done = output.file
         events.milestone(
@@ -227,7 +251,65 @@ def generate(
             content=output.content,
         )
     progress.update(1.0, "done", force=True)
-    return _result(src, walk, analysis, facts.name, summary, sections, written)
+    return _result(src, walk, analysis, facts.name, summary, sections, written, _left_out(options, selection))
+
+
+def _notes(src: FetchedSource, selection: Selection) -> list[str]:
+    tokens = sum(info.tokens for info in selection.linked)
+    return render_notes(
+        len(selection.linked),
+        tokens,
+        src.source if src.cloned else None,
+        src.commit,
+        summarized=selection.summarized_files,
+        full_left_out=len(selection.full_left_out),
+    )
+
+
+def _select(
+    options: Options,
+    src: FetchedSource,
+    analysis: Analysis,
+    facts: ProjectFacts,
+    summary: str,
+    readme_title: str | None,
+) -> Selection:
+    """The files within both budgets; the extractive title of a README without an H1 is the project name."""
+    files = [
+        replace(info, title=readme_title) if readme_title and info.rel == facts.readme and not info.title else info
+        for info in analysis.files
+    ]
+    widest = render_notes(
+        10**9, 10**12, src.source if src.cloned else None, src.commit, summarized=10**9, full_left_out=10**9
+    )
+    fixed = estimate_tokens(render_intro(facts.name, summary, widest)) + 8 * 4  # 4 section headings
+    return select(
+        files,
+        readme=facts.readme,
+        index_tokens=options.max_index_tokens,
+        full_tokens=options.max_full_tokens,
+        link_tokens=lambda info: estimate_tokens(render_link(info, options.base_url) + "\n"),
+        summary_tokens=lambda dirs: estimate_tokens(render_summary(dirs, options.base_url) + "\n"),
+        fixed_tokens=fixed,
+        full_file_tokens=lambda info: info.tokens + estimate_tokens(full_file_header(info)) + 1,
+    )
+
+
+def _left_out(options: Options, selection: Selection) -> dict[str, JsonValue]:
+    """What the budgets left out, for the milestone and the result."""
+    return {
+        "max_index_tokens": options.max_index_tokens,
+        "max_full_tokens": options.max_full_tokens,
+        "linked": len(selection.linked),
+        "index_left_out": selection.summarized_files,
+        "index_left_out_dirs": len(selection.summaries),
+        "index_left_out_largest": [
+            summary.directory or "."
+            for summary in sorted(selection.summaries, key=lambda s: (-s.files, s.directory))[:5]
+        ],
+        "full_left_out": len(selection.full_left_out),
+        "full_left_out_tokens": sum(info.tokens for info in selection.full_left_out),
+    }
 
 
 def _walk(src: FetchedSource, out: Path, options: Options, events: Reporter) -> WalkResult:
@@ -260,12 +342,13 @@ def _write(
     progress: ProgressTracker,
     src: FetchedSource,
     analysis: Analysis,
+    selection: Selection,
     name: str,
     summary: str,
     sections: list[Section],
 ) -> dict[str, _Output]:
     """Both files to temp files, then into place; returns each written file and its inline content (if small)."""
-    notes = render_notes(len(analysis.files), analysis.tokens, src.source if src.cloned else None, src.commit)
+    notes = _notes(src, selection)
     progress.update(0.6, f"writing {LLMS_TXT}", force=True)
     with atomic_outputs(out, (LLMS_TXT, LLMS_FULL_TXT)) as handles:
         index = _Stream(handles[LLMS_TXT], events, LLMS_TXT, None)
@@ -276,14 +359,23 @@ def _write(
             index.write(parts[-1])
             index.flush()
             tokens = sum(info.tokens for info in section.files)
-            events.milestone("section_generated", section=section.name, links=len(section.files), tokens=tokens)
+            events.milestone(
+                "section_generated",
+                section=section.name,
+                links=len(section.files),
+                tokens=tokens,
+                summarized=sum(dirs.files for dirs in section.summaries),
+            )
         full = _Stream(handles[LLMS_FULL_TXT], events, LLMS_FULL_TXT, options.partial_limit)
         full.write(render_intro(name, summary, [*notes, FULL_NOTE]))
-        total = sum(len(section.files) for section in sections)
+        total = len(selection.in_full)
         done = 0
         for section in sections:
+            kept = [info for info in section.files if info.rel in selection.in_full]
+            if not kept:
+                continue
             full.write(f"\n## {section.name}\n")
-            for info in section.files:
+            for info in kept:
                 events.check_cancelled()
                 full.write("\n" + full_file_header(info))
                 full.write(_spooled(analysis, info))
@@ -330,6 +422,7 @@ def _result(
     summary: str,
     sections: list[Section],
     written: dict[str, _Output],
+    left_out: dict[str, JsonValue],
 ) -> dict[str, JsonValue]:
     largest = sorted(analysis.files, key=lambda info: (-info.tokens, info.rel))[:10]
     artifacts: dict[str, JsonValue] = {
@@ -360,5 +453,6 @@ def _result(
         "tokens": analysis.tokens,
         "sections": {section.name: len(section.files) for section in sections},
         "largest_files": [{"path": info.rel, "tokens": info.tokens} for info in largest],
+        "budget": left_out,
         "artifacts": artifacts,
     }

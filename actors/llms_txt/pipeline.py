@@ -13,7 +13,14 @@ from pydantic import JsonValue
 from .context import PipelineContext
 from .describer import Describer
 from .errors import LlmsTxtError
-from .generate import DEFAULT_MAX_FILE_BYTES, DEFAULT_PARTIAL_LIMIT, Options, generate
+from .generate import (
+    DEFAULT_FULL_TOKENS,
+    DEFAULT_INDEX_TOKENS,
+    DEFAULT_MAX_FILE_BYTES,
+    DEFAULT_PARTIAL_LIMIT,
+    Options,
+    generate,
+)
 
 __all__ = ["INPUT_KEYS", "llms_txt_pipeline", "options_from_inputs", "pipeline_with"]
 
@@ -26,6 +33,8 @@ INPUT_KEYS: tuple[str, ...] = (
     "default_excludes",
     "include_vendored",
     "secret_scan",
+    "max_index_tokens",
+    "max_full_tokens",
 )
 
 
@@ -80,6 +89,8 @@ def options_from_inputs(inputs: Mapping[str, JsonValue]) -> Options:
         partial_limit=DEFAULT_PARTIAL_LIMIT,
         include_vendored=_bool(inputs, "include_vendored", False),
         secret_scan=_bool(inputs, "secret_scan", True),
+        max_index_tokens=_int(inputs, "max_index_tokens", DEFAULT_INDEX_TOKENS),
+        max_full_tokens=_int(inputs, "max_full_tokens", DEFAULT_FULL_TOKENS),
     )
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from .analyze import FileInfo
+from .budget import DirSummary
 from .classify import SECTION_OF_KIND, SECTION_ORDER
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "render_link",
     "render_notes",
     "render_section",
+    "render_summary",
 ]
 
 FULL_RULE = "=" * 64
@@ -37,17 +39,27 @@ class Section:
 
     name: str
     files: tuple[FileInfo, ...]
+    summaries: tuple[DirSummary, ...] = ()
 
 
-def build_sections(files: Iterable[FileInfo], readme: str | None = None) -> list[Section]:
-    """Files grouped into sections in llmstxt.org order; the root README leads Docs, the rest keep their order."""
+def build_sections(
+    files: Iterable[FileInfo], readme: str | None = None, summaries: Sequence[DirSummary] = ()
+) -> list[Section]:
+    """Files grouped into sections in llmstxt.org order; the root README leads Docs, the rest keep their order.
+
+    ``summaries`` (the files left out for size, per directory) close the Optional section.
+    """
     groups: dict[str, list[FileInfo]] = {name: [] for name in SECTION_ORDER}
     for info in files:
         groups[SECTION_OF_KIND[info.kind]].append(info)
     docs = groups["Docs"]
     leading = [info for info in docs if info.rel == readme]
     groups["Docs"] = leading + [info for info in docs if info.rel != readme]
-    return [Section(name, tuple(groups[name])) for name in SECTION_ORDER if groups[name]]
+    return [
+        Section(name, tuple(groups[name]), tuple(summaries) if name == "Optional" else ())
+        for name in SECTION_ORDER
+        if groups[name] or (name == "Optional" and summaries)
+    ]
 
 
 def _one_line(text: str) -> str:
@@ -68,18 +80,49 @@ def render_link(info: FileInfo, base_url: str | None = None) -> str:
     return f"{line}: {description}" if description else line
 
 
+def render_summary(summary: DirSummary, base_url: str | None = None) -> str:
+    """``- [dir/](dir/): N more files, ~T tokens: a.py, b.py, ...`` for files left out of the links."""
+    label = f"{summary.directory}/" if summary.directory else "./"
+    examples = ", ".join(summary.examples) + (", …" if summary.files > len(summary.examples) else "")
+    files = "file" if summary.files == 1 else "files"
+    shown = label.replace("[", "(").replace("]", ")")
+    return (
+        f"- [{shown}]({link_url(label, base_url)}): {summary.files:,} more {files} not linked here, "
+        f"~{summary.tokens:,} tokens: {examples}"
+    )
+
+
 def render_intro(name: str, summary: str, notes: Sequence[str]) -> str:
     """H1, blockquote summary and notes paragraphs, ending with one blank line."""
     parts = [f"# {_one_line(name)}", f"> {_one_line(summary)}", *(_one_line(note) for note in notes if note.strip())]
     return "\n\n".join(parts) + "\n"
 
 
-def render_notes(files: int, tokens: int, source: str | None = None, commit: str | None = None) -> list[str]:
-    """The notes paragraph: what the index is and how big; the source only when cloned (local paths vary)."""
+def render_notes(
+    files: int,
+    tokens: int,
+    source: str | None = None,
+    commit: str | None = None,
+    *,
+    summarized: int = 0,
+    full_left_out: int = 0,
+) -> list[str]:
+    """The notes paragraph: what the index is and how big, and what was left out for size.
+
+    The source is named only when cloned (local paths vary).
+    """
+    full = "llms-full.txt holds their full text"
+    if full_left_out:
+        full = f"llms-full.txt holds the full text of all but {full_left_out:,} of them, left out for size"
     notes = [
         f"This index was generated from the repository's own files, with extractive descriptions. "
-        f"It links {files:,} files, about {tokens:,} tokens in all (estimated); llms-full.txt holds their full text."
+        f"It links {files:,} files, about {tokens:,} tokens in all (estimated); {full}."
     ]
+    if summarized:
+        notes.append(
+            f"Left out for size: {summarized:,} less important files (tests, fixtures, vendored and deeper "
+            "modules first) are not linked one by one; the Optional section counts them per directory."
+        )
     if source and commit:
         notes.append(f"Source: {source} at commit {commit}.")
     elif source:
@@ -89,8 +132,9 @@ def render_notes(files: int, tokens: int, source: str | None = None, commit: str
 
 def render_section(section: Section, base_url: str | None = None) -> str:
     """``## name`` and its link lines, preceded by a blank line."""
-    links = "\n".join(render_link(info, base_url) for info in section.files)
-    return f"\n## {section.name}\n\n{links}\n"
+    lines = [render_link(info, base_url) for info in section.files]
+    lines += [render_summary(summary, base_url) for summary in section.summaries]
+    return f"\n## {section.name}\n\n" + "\n".join(lines) + "\n"
 
 
 def full_file_header(info: FileInfo) -> str:

@@ -45,7 +45,7 @@ def test_reference_parser_finds_the_sections_and_links_of_the_repository(project
     assert links["src/widgetry/native.c"]["desc"] == "Fast path for gadget hashing."
     assert links["scripts/build.sh"]["desc"] == "Build the release archives."
     assert links["web/app.js"]["desc"] == "Front-end entry point for the widget viewer."
-    assert links["src/widgetry/nodoc.py"]["desc"] is None
+    assert links["src/widgetry/nodoc.py"]["desc"] == "Defines `x`."  # no docstring: what it defines
     assert result["sections"] == {name: len(urls) for name, urls in sections.items()}
 
 
@@ -136,6 +136,7 @@ def test_events_report_the_milestones_and_change_no_byte(project: Path, tmp_path
         "repo_fetched",
         "analysis_started",
         "files_scanned",
+        "budget_applied",
         *["section_generated"] * 4,
         "artifact_written",
         "artifact_written",

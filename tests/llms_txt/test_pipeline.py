@@ -55,6 +55,7 @@ def test_run_streams_typed_events_and_writes_the_library_bytes(
         "repo_fetched",
         "analysis_started",
         "files_scanned",
+        "budget_applied",
         *["section_generated"] * 4,
         "artifact_written",
         "artifact_written",
