@@ -12,16 +12,16 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._describer import DescribeFile, LMDescriber, SummarizeProject
+    from ._describer import AnalyzeRepository, DescribeFile, LMDescriber
     from ._llms import lm_pipeline, make_lm
     from ._run import dspy_pipeline, prediction_json, run_dspy
     from ._stream import StreamOptions, stream_program
 
 __all__ = [
+    "AnalyzeRepository",
     "DescribeFile",
     "LMDescriber",
     "StreamOptions",
-    "SummarizeProject",
     "dspy_pipeline",
     "lm_pipeline",
     "make_lm",
@@ -33,7 +33,7 @@ __all__ = [
 _HOME = {
     "DescribeFile": "._describer",
     "LMDescriber": "._describer",
-    "SummarizeProject": "._describer",
+    "AnalyzeRepository": "._describer",
     "lm_pipeline": "._llms",
     "make_lm": "._llms",
     "dspy_pipeline": "._run",

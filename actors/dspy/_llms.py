@@ -2,7 +2,8 @@
 
 Why it is an async pipeline around a thread: the generator is sync (file I/O, git), so it runs
 on a thread of its own; each LM call it makes through the describer runs as a task on the run's
-event loop, where DSPy streams. A cancel cancels the pipeline's task; that cancels the LM task
+event loop, where DSPy streams, up to ``concurrency`` at once (the describer reads files ahead
+and hands the descriptions back in order). A cancel cancels the pipeline's task; that cancels the LM tasks
 in flight (its HTTP stream is closed at once, even if the LM hangs) and the generator stops at
 its next step, removing what it had started to write. The thread is not from a shared pool:
 DSPy itself uses the loop's default executor, which a long generator must not occupy.
@@ -22,7 +23,7 @@ from pydantic import JsonValue
 from runwire.actors import Cancelled, RunContext
 from runwire.actors.llms_txt import pipeline_with
 
-from ._describer import DEFAULT_FILE_CHARS, LMDescriber
+from ._describer import DEFAULT_CONCURRENCY, DEFAULT_FILE_CHARS, LMDescriber
 
 __all__ = ["lm_pipeline", "make_lm"]
 
@@ -50,8 +51,8 @@ class _LoopBridge:
         self._pending: set[concurrent.futures.Future[Any]] = set()
         self._closed = False
 
-    def call(self, make: Callable[[], Awaitable[T]]) -> T:
-        """From the thread: run ``make()`` on the loop and wait for it; ``Cancelled`` once cancelled."""
+    def submit(self, make: Callable[[], Awaitable[T]]) -> concurrent.futures.Future[T]:
+        """From the thread: start ``make()`` on the loop; ``Cancelled`` once the run is cancelled."""
 
         async def run() -> T:
             return await make()
@@ -61,13 +62,19 @@ class _LoopBridge:
                 raise Cancelled
             future = asyncio.run_coroutine_threadsafe(run(), self._loop)
             self._pending.add(future)
+        future.add_done_callback(self._forget)
+        return future
+
+    def _forget(self, future: concurrent.futures.Future[Any]) -> None:
+        with self._lock:
+            self._pending.discard(future)
+
+    def wait(self, future: concurrent.futures.Future[T]) -> T:
+        """From the thread: the result of a submitted call; ``Cancelled`` if it was cancelled."""
         try:
             return future.result()
         except concurrent.futures.CancelledError:
             raise Cancelled from None
-        finally:
-            with self._lock:
-                self._pending.discard(future)
 
     def cancel_all(self) -> None:
         """On the loop: cancel every call in flight and refuse new ones."""
@@ -108,20 +115,26 @@ def lm_pipeline(
     *,
     cache: bool = True,
     max_file_chars: int = DEFAULT_FILE_CHARS,
+    concurrency: int = DEFAULT_CONCURRENCY,
     **lm_kwargs: Any,
 ) -> Callable[[RunContext], Awaitable[dict[str, JsonValue]]]:
     """The llms.txt pipeline (same inputs, events and result) with an LM writing the words.
 
     ``model`` is a litellm model string (or a ready ``dspy.LM``); ``base_url`` an OpenAI-compatible
-    endpoint; ``cache`` is DSPy's cache (a cache hit streams its text as one delta). Summary and
+    endpoint; ``cache`` is DSPy's cache (a cache hit streams its text as one delta, and an unchanged
+    repository makes no LM call); ``concurrency`` how many LM calls run at once. The overview and
     descriptions stream as ``text.delta`` (see :class:`LMDescriber`); titles stay extractive.
     """
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise ValueError(f"concurrency must be a positive number of LM calls: {concurrency!r}")
     lm = make_lm(model, base_url, cache=cache, **lm_kwargs) if isinstance(model, str) else model
 
     async def llms_txt_lm(ctx: RunContext) -> dict[str, JsonValue]:
         loop = asyncio.get_running_loop()
         bridge = _LoopBridge(loop)
-        describer = LMDescriber(ctx, lm, bridge.call, max_file_chars=max_file_chars)
+        describer = LMDescriber(
+            ctx, lm, bridge.submit, bridge.wait, max_file_chars=max_file_chars, concurrency=concurrency
+        )
         generate = pipeline_with(describer)
         work = _in_thread(loop, lambda: generate(ctx), f"llms-txt-{ctx.run_id[:8]}")
         try:

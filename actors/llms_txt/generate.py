@@ -17,8 +17,9 @@ from pathlib import Path
 from pydantic import JsonValue
 
 from .analyze import Analysis, FileInfo, analyze, count_kinds
+from .classify import SECTION_OF_KIND
 from .context import NullReporter, ProgressTracker, Reporter
-from .describer import Describer, ExtractiveDescriber
+from .describer import Describer, ExtractiveDescriber, Overview, guide_sections, overview_of
 from .errors import LlmsTxtError, SourceError
 from .fetch import FetchedSource, open_source
 from .ignore import IgnoreRules, pattern_compiles
@@ -210,9 +211,11 @@ def generate(
         if skipped:
             events.log(f"skipped {sum(skipped.values())} files ({_skip_text(skipped)})")
         facts = detect_project(analysis.project_texts, src.default_name, "url" if src.cloned else "directory")
-        summary = writer.summarize(facts)
-        sections = build_sections(analysis.files, facts.readme)
-        written = _write(out, options, events, progress, src, analysis, facts.name, summary, sections)
+        tree = [(info.rel, SECTION_OF_KIND[info.kind]) for info in analysis.files]
+        overview = overview_of(writer, facts, tree)
+        summary = overview.summary
+        sections = guide_sections(build_sections(analysis.files, facts.readme), overview, facts.readme)
+        written = _write(out, options, events, progress, src, analysis, facts.name, overview, sections)
     for artifact_id, output in written.items():
         done = output.file
         events.milestone(
@@ -261,11 +264,13 @@ def _write(
     src: FetchedSource,
     analysis: Analysis,
     name: str,
-    summary: str,
+    overview: Overview,
     sections: list[Section],
 ) -> dict[str, _Output]:
     """Both files to temp files, then into place; returns each written file and its inline content (if small)."""
-    notes = render_notes(len(analysis.files), analysis.tokens, src.source if src.cloned else None, src.commit)
+    source = src.source if src.cloned else None
+    notes = [*render_notes(len(analysis.files), analysis.tokens, source, src.commit, overview.method), *overview.notes]
+    summary = overview.summary
     progress.update(0.6, f"writing {LLMS_TXT}", force=True)
     with atomic_outputs(out, (LLMS_TXT, LLMS_FULL_TXT)) as handles:
         index = _Stream(handles[LLMS_TXT], events, LLMS_TXT, None)

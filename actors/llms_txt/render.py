@@ -74,10 +74,16 @@ def render_intro(name: str, summary: str, notes: Sequence[str]) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-def render_notes(files: int, tokens: int, source: str | None = None, commit: str | None = None) -> list[str]:
+def render_notes(
+    files: int,
+    tokens: int,
+    source: str | None = None,
+    commit: str | None = None,
+    method: str = "extractive descriptions",
+) -> list[str]:
     """The notes paragraph: what the index is and how big; the source only when cloned (local paths vary)."""
     notes = [
-        f"This index was generated from the repository's own files, with extractive descriptions. "
+        f"This index was generated from the repository's own files, with {method}. "
         f"It links {files:,} files, about {tokens:,} tokens in all (estimated); llms-full.txt holds their full text."
     ]
     if source and commit:
