@@ -12,6 +12,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ._config import LMConfigError, check_lm_config
     from ._describer import AnalyzeRepository, DescribeFile, LMDescriber
     from ._llms import lm_pipeline, make_lm
     from ._run import dspy_pipeline, prediction_json, run_dspy
@@ -20,8 +21,10 @@ if TYPE_CHECKING:
 __all__ = [
     "AnalyzeRepository",
     "DescribeFile",
+    "LMConfigError",
     "LMDescriber",
     "StreamOptions",
+    "check_lm_config",
     "dspy_pipeline",
     "lm_pipeline",
     "make_lm",
@@ -33,6 +36,8 @@ __all__ = [
 _HOME = {
     "DescribeFile": "._describer",
     "LMDescriber": "._describer",
+    "LMConfigError": "._config",
+    "check_lm_config": "._config",
     "AnalyzeRepository": "._describer",
     "lm_pipeline": "._llms",
     "make_lm": "._llms",

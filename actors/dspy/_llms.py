@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import os
 import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -23,6 +24,7 @@ from pydantic import JsonValue
 from runwire.actors import Cancelled, RunContext
 from runwire.actors.llms_txt import pipeline_with
 
+from ._config import LOCAL_KEY, LMConfigError, check_lm_config
 from ._describer import DEFAULT_CONCURRENCY, DEFAULT_FILE_CHARS, LMDescriber
 
 __all__ = ["lm_pipeline", "make_lm"]
@@ -33,13 +35,31 @@ T = TypeVar("T")
 def make_lm(model: str, base_url: str | None = None, *, cache: bool = True, **kwargs: Any) -> Any:
     """A ``dspy.LM`` for any litellm model string; the key comes from the provider's usual env variable.
 
-    ``base_url`` points it at another OpenAI-compatible server (``api_base``).
+    ``base_url`` points it at another OpenAI-compatible server (``api_base``; without a key in the
+    environment it gets a placeholder, which local servers ignore). An unknown model or a missing
+    key raises :class:`LMConfigError` now, naming the variable to set, before any work starts.
     """
-    if not model or not model.strip():
-        raise ValueError("the LM model must be a model string such as 'openai/gpt-4o-mini'")
+    if not isinstance(model, str) or not model.strip():
+        raise LMConfigError("the LM model must be a model string such as 'openai/gpt-4o-mini'")
     if base_url is not None:
+        if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
+            raise LMConfigError(
+                f"the LM base URL must be an http(s) URL such as http://127.0.0.1:8000/v1: {base_url!r}"
+            )
         kwargs["api_base"] = base_url
-    return dspy.LM(model, cache=cache, **kwargs)
+    lm = dspy.LM(model, cache=cache, **kwargs)
+    check_lm_config(lm, base_url=base_url)
+    if base_url is not None and not lm.kwargs.get("api_key") and not _has_key(lm):
+        lm = dspy.LM(model, cache=cache, api_key=LOCAL_KEY, **kwargs)
+    return lm
+
+
+def _has_key(lm: Any) -> bool:
+    from dspy.clients.backend_selection import select_backend  # type: ignore[import-untyped]
+
+    resolution = select_backend(lm).resolution
+    env_key = getattr(resolution, "env_key", None)
+    return resolution is None or not env_key or bool(os.environ.get(env_key))
 
 
 class _LoopBridge:
