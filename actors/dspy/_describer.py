@@ -179,7 +179,13 @@ class LMDescriber:
         files' text: editing a source file never re-runs it (DSPy's cache answers).
         """
         inputs = {"name": facts.name, "facts": _facts_text(facts), "tree": _tree_text(files)}
-        prediction = self._wait(self._submit(lambda: self._ask(self._analyze, "llms.txt", inputs)))
+
+        async def analyze() -> Any:
+            prediction = await self._ask(self._analyze, "llms.txt", inputs)
+            self._sink.milestone("overview_written", artifact_id="llms.txt", key_files=len(prediction.key_files or []))
+            return prediction
+
+        prediction = self._wait(self._submit(analyze))
         notes = [
             f"{label}: {text}"
             for label, text in (

@@ -120,3 +120,21 @@ def test_a_local_server_needs_no_key(lm_server: ScriptedServer, tmp_path: Path) 
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=90, env=_no_key_env(), check=False)
     _check_json_run(out, out_dir)
     assert lm_server.max_in_flight <= 2
+
+
+def test_the_live_view_shows_each_file_being_described_not_their_deltas_run_together(
+    lm_server: ScriptedServer, tmp_path: Path
+) -> None:
+    lm_server.reply_with(lm_script)
+    out_dir = tmp_path / "out"
+    cmd = [RUNWIRE, "run", "llms-txt", str(_project(tmp_path)), "--out", str(out_dir), "--no-store"]
+    cmd += ["--lm", "openai/test-model", "--lm-base-url", lm_server.base_url]
+    env = {**_env(), "COLUMNS": "300", "TERM": "dumb"}
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=90, env=env, check=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+    lines = out.stderr.splitlines()
+    for rel in ("README.md", "docs/guide.md", "src/skyfacts/colour.py"):
+        assert f"described {rel}: {describe_of(rel)}" in lines  # one line per file, with its own words
+    for line in lines:
+        assert line.count("in the words of an LM") <= 1, line  # never two descriptions in one line
+    assert f"wrote summary: {SUMMARY}" in lines  # the overview, once it is whole

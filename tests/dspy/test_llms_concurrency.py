@@ -53,9 +53,9 @@ def test_lm_calls_run_concurrently_up_to_the_limit_and_the_output_keeps_file_ord
         if path is None:
             return Reply(overview_reply())
         arrived.append(path)
-        rank = together.wait(timeout=30)  # raises (the run fails) if fewer than 8 calls are ever in flight
+        rank = together.wait(timeout=60)  # raises (the run fails) if fewer than 8 calls are ever in flight
         # later arrivals finish first: completion order is not the files' order
-        return Reply(chat_reply(description=describe_of(path)), first_delay=0.05 * rank)
+        return Reply(chat_reply(description=describe_of(path)), first_delay=0.1 * rank)
 
     lm_server.reply_with(script)
     concurrent = _run(system, lm_pipeline(make_lm(), concurrency=CONCURRENCY), source, tmp_path / "a")
