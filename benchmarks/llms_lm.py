@@ -59,7 +59,7 @@ def serve() -> None:
         path = re.search(r"\[\[ ## path ## \]\]\n(.+)", prompt)
         if path is not None:
             return Reply(chat_reply(description=f"{path.group(1)} {words}."), delay=DELAY)
-        fields = {name: f"{words}." for name in ("summary", "purpose", "concepts", "architecture")}
+        fields = dict.fromkeys(("summary", "purpose", "concepts", "architecture"), f"{words}.")
         return Reply(chat_reply(**fields, key_files="[]", optional_files="[]"), delay=DELAY)
 
     with ScriptedServer(script) as server:
@@ -95,7 +95,7 @@ def bench_modes() -> dict[str, float]:
     from runwire.actors.dspy import lm_pipeline
 
     work = Path(tempfile.mkdtemp(prefix="runwire-bench-lm-"))
-    os.environ["DSPY_CACHEDIR"] = str(work / "cache")  # noqa: not a shared cache: this run's own
+    os.environ["DSPY_CACHEDIR"] = str(work / "cache")  # this run's own cache, never ~/.dspy_cache
     tree = work / "tree"
     shutil.copytree(SOURCE, tree, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     out: dict[str, float] = {}
@@ -153,8 +153,9 @@ def main() -> dict[str, Any]:
         f"{int(results['calls'])} LM calls per run on {SOURCE} ({TOKENS} tokens at {DELAY * 1000:.0f} ms each per call)"
     )
     print(
-        f"sequential {fmt(results['sequential_s'], ' s')}, concurrent ({CONCURRENCY}) {fmt(results['concurrent_s'], ' s')}"
-        f" -> {ratio:.2f}x {spread} (ideal {results['ideal_ratio']:.2f}x; goal >= 5x: {'met' if ratio >= 5 else 'NOT met'});"
+        f"sequential {fmt(results['sequential_s'], ' s')},"
+        f" concurrent ({CONCURRENCY}) {fmt(results['concurrent_s'], ' s')} -> {ratio:.2f}x {spread}"
+        f" (ideal {results['ideal_ratio']:.2f}x; goal >= 5x: {'met' if ratio >= 5 else 'NOT met'});"
         f" max in flight {int(results['max_in_flight'])}; same bytes: {bool(results['same_bytes'])}"
     )
     unchanged = int(results["cached_unchanged_calls"])

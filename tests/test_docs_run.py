@@ -11,7 +11,8 @@ says so in its fence, e.g. ```` ```python fixture="widgetry" ````:
 
 What a block prints must not say ``failed`` (the examples print how their runs ended), unless
 its fence says ``output="any"``. A block that cannot run says ``test="skip"`` and why
-(``reason="..."``): the skip is on purpose and shows in the test report. New docs are picked up automatically: the glob runs at collection.
+(``reason="..."``): the skip is on purpose and shows in the test report. New docs are picked up
+automatically: the glob runs at collection.
 """
 
 from __future__ import annotations
