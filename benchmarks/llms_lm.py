@@ -155,7 +155,8 @@ def main() -> dict[str, Any]:
     ratio = results["ratio"]
     spread = [round(r["ratio"], 2) for r in runs]
     print(
-        f"{int(results['calls'])} LM calls per run on {_shown(SOURCE)} ({TOKENS} tokens at {DELAY * 1000:.0f} ms each per call)"
+        f"{int(results['calls'])} LM calls per run on {_shown(SOURCE)}"
+        f" ({TOKENS} tokens at {DELAY * 1000:.0f} ms each per call)"
     )
     print(
         f"sequential {fmt(results['sequential_s'], ' s')},"
