@@ -47,15 +47,18 @@ def test_lm_calls_run_concurrently_up_to_the_limit_and_the_output_keeps_file_ord
     source = _tree(tmp_path, 2 * CONCURRENCY - 1)  # 16 described files: two full rounds of 8
     together = threading.Barrier(CONCURRENCY)  # a description is answered only once 8 are in flight
     arrived: list[str] = []
+    lock = threading.Lock()
 
     def script(body: dict[str, Any]) -> Reply:
         path = path_of(body)
         if path is None:
             return Reply(overview_reply())
-        arrived.append(path)
-        rank = together.wait(timeout=60)  # raises (the run fails) if fewer than 8 calls are ever in flight
-        # later arrivals finish first: completion order is not the files' order
-        return Reply(chat_reply(description=describe_of(path)), first_delay=0.1 * rank)
+        with lock:
+            position = len(arrived) % CONCURRENCY
+            arrived.append(path)
+        together.wait(timeout=60)  # raises (the run fails) if fewer than 8 calls are ever in flight
+        # within a round, later arrivals finish first: completion order is not the files' order
+        return Reply(chat_reply(description=describe_of(path)), first_delay=0.1 * (CONCURRENCY - 1 - position))
 
     lm_server.reply_with(script)
     concurrent = _run(system, lm_pipeline(make_lm(), concurrency=CONCURRENCY), source, tmp_path / "a")
