@@ -85,6 +85,10 @@ class _State:
     in_flight: int = 0
     max_in_flight: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    idle: threading.Condition = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.idle = threading.Condition(self.lock)
 
 
 class ScriptedServer:
@@ -177,6 +181,12 @@ class ScriptedServer:
     def _leave(self) -> None:
         with self._state.lock:
             self._state.in_flight -= 1
+            self._state.idle.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Block until no request is being answered (every stream has ended); False on timeout."""
+        with self._state.lock:
+            return self._state.idle.wait_for(lambda: self._state.in_flight == 0, timeout)
 
     def _sent(self, piece: str) -> None:
         now = time.perf_counter()
