@@ -28,6 +28,7 @@ BENCHMARKS = {
     "mcp_stream": "Events/s and delay to a real MCP client over streamable HTTP vs in-process.",
     "http_stream": "Events/s and delay over SSE to a real HTTP client (httpx + httpx-sse, raw bytes) vs in-process.",
     "dspy_stream": "DSPy streaming: tokens/s and first-token latency through runwire vs dspy.streamify directly.",
+    "llms_lm": "LM mode of llms.txt: sequential vs concurrent LM calls on a real tree; LM calls on a re-run.",
     "store": "Events/s through the system with the SQLite store on vs off, and the per-commit floor.",
     "concurrency": "Aggregate events/s with 1-1,000 runs streaming at once (1 and 4 readers each), vs bare pykka.",
 }

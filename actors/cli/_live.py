@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 __all__ = ["EXIT_CODES", "exit_code", "follow", "milestone_line"]
 
 EXIT_CODES = {"run.completed": 0, "run.failed": 1, "run.cancelled": 130}
+_TEXT_DONE = {"file_described": "described", "overview_written": "wrote"}  # milestone -> its streams are whole
 
 
 def follow(handle: RunHandle, *, as_json: bool) -> RunEvent:
@@ -71,9 +72,12 @@ def _follow_json(handle: RunHandle) -> RunEvent:
 
 
 def _follow_rich(handle: RunHandle) -> RunEvent:
-    from rich.console import Console
+    from rich.console import Console, Group
+    from rich.live import Live
     from rich.markup import escape
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+    from ._streams import StreamingTexts
 
     console = Console(stderr=True, soft_wrap=True)  # one event, one line: never wrapped at the width
     progress = Progress(
@@ -83,13 +87,12 @@ def _follow_rich(handle: RunHandle) -> RunEvent:
         TimeElapsedColumn(),
         TextColumn("{task.description}"),
         console=console,
-        transient=False,
     )
     task = progress.add_task("starting", total=1.0, phase=handle.pipeline)
-    texts: dict[str, str] = {}
+    streams = StreamingTexts()  # one line per text being written (concurrent LM calls interleave)
     last: RunEvent | None = None
     counts = {"events": 0, "deltas": 0}
-    with progress:
+    with Live(Group(progress, streams), console=console, refresh_per_second=10, transient=False) as live:
         for event in handle.events():
             last = event
             counts["events"] += 1
@@ -98,20 +101,26 @@ def _follow_rich(handle: RunHandle) -> RunEvent:
                     progress.update(task, completed=event.fraction)
                 if event.message:
                     progress.update(task, description=event.message)
+            elif event.type == "run.milestone" and event.name in _TEXT_DONE:
+                for label, text in streams.close(str(event.data.get("artifact_id"))):
+                    line = " ".join(text.split())
+                    live.console.print(f"[green]{_TEXT_DONE[event.name]}[/] [bold]{escape(label)}[/]: {escape(line)}")
             elif event.type == "run.milestone":
                 progress.update(task, phase=event.name)
-                progress.console.print(f"[cyan]milestone[/] {escape(event.name)} {escape(milestone_line(event.data))}")
+                live.console.print(f"[cyan]milestone[/] {escape(event.name)} {escape(milestone_line(event.data))}")
             elif event.type == "run.log":
-                progress.console.print(f"[dim]{event.level}[/] {escape(' '.join(event.message.split()))}")
+                live.console.print(f"[dim]{event.level}[/] {escape(' '.join(event.message.split()))}")
             elif event.type == "text.delta":
                 counts["deltas"] += 1
-                texts[event.field] = texts.get(event.field, "") + event.text
-                progress.update(task, description=f"{event.field}: …{texts[event.field][-40:]}")
+                streams.add(event)
             elif event.type == "artifact":
                 where = event.path or event.artifact_id
-                progress.console.print(f"[green]artifact[/] {where} ({event.size} bytes)")
-    for name, text in texts.items():
-        console.print(f"[bold]{name}[/]: {text}")
+                live.console.print(f"[green]artifact[/] {where} ({event.size} bytes)")
+        leftover = streams.close_all()  # the last frame shows no half-written line
+    if not console.is_terminal:
+        console.line()  # the last frame of a non-terminal ends without a newline
+    for label, text in leftover:
+        console.print(f"[bold]{escape(label)}[/]: {escape(text)}")
     console.print(f"[dim]{counts['events']} events, {counts['deltas']} text deltas[/]")
     assert last is not None
     _print_terminal(last, console)

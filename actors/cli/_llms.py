@@ -94,6 +94,9 @@ def llms_txt(
             "--lm-base-url", metavar="URL", help="An OpenAI-compatible endpoint for --lm (e.g. a local server)."
         ),
     ] = None,
+    lm_concurrency: Annotated[
+        int, typer.Option("--lm-concurrency", min=1, metavar="N", help="LM calls in flight at once (with --lm).")
+    ] = 8,
     data_dir: DataDir = None,
     no_store: NoStore = False,
 ) -> None:
@@ -120,20 +123,20 @@ def llms_txt(
         fail_usage(str(exc))
     if lm_base_url and not lm:
         fail_usage("--lm-base-url needs --lm MODEL")
-    pipeline: Callable[..., Any] = llms_txt_pipeline
-    if lm:
-        try:
-            from ..dspy import lm_pipeline
-
-            pipeline = lm_pipeline(lm, lm_base_url)
-        except (ImportError, ValueError) as exc:
-            fail_usage(str(exc))
     if not is_git_url(source):
         path = Path(source)
         if not path.exists():
             fail_usage(f"source not found: {source}")
         if not path.is_dir():
             fail_usage(f"source is not a directory: {source}")
+    pipeline: Callable[..., Any] = llms_txt_pipeline
+    if lm:
+        try:
+            from ..dspy import lm_pipeline
+
+            pipeline = lm_pipeline(lm, lm_base_url, concurrency=lm_concurrency)
+        except (ImportError, ValueError) as exc:
+            fail_usage(str(exc))
     with open_system(data_dir, no_store) as system:
         handle = system.start(pipeline, inputs, name="llms-txt")
         terminal = follow(handle, as_json=json_lines)

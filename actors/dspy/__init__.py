@@ -12,16 +12,19 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._describer import DescribeFile, LMDescriber, SummarizeProject
+    from ._config import LMConfigError, check_lm_config
+    from ._describer import AnalyzeRepository, DescribeFile, LMDescriber
     from ._llms import lm_pipeline, make_lm
     from ._run import dspy_pipeline, prediction_json, run_dspy
     from ._stream import StreamOptions, stream_program
 
 __all__ = [
+    "AnalyzeRepository",
     "DescribeFile",
+    "LMConfigError",
     "LMDescriber",
     "StreamOptions",
-    "SummarizeProject",
+    "check_lm_config",
     "dspy_pipeline",
     "lm_pipeline",
     "make_lm",
@@ -33,7 +36,9 @@ __all__ = [
 _HOME = {
     "DescribeFile": "._describer",
     "LMDescriber": "._describer",
-    "SummarizeProject": "._describer",
+    "LMConfigError": "._config",
+    "check_lm_config": "._config",
+    "AnalyzeRepository": "._describer",
     "lm_pipeline": "._llms",
     "make_lm": "._llms",
     "dspy_pipeline": "._run",

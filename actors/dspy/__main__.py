@@ -25,6 +25,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--lm", required=True, metavar="MODEL", help="A litellm model string, e.g. openai/gpt-4o-mini.")
     run.add_argument("--lm-base-url", metavar="URL", help="An OpenAI-compatible endpoint (default: the provider's).")
     run.add_argument("--no-cache", action="store_true", help="Do not use DSPy's cache.")
+    run.add_argument("--lm-concurrency", type=int, default=8, metavar="N", help="LM calls in flight at once.")
     run.add_argument("--out", "-o", default=".", help="Where to write llms.txt and llms-full.txt.")
     run.add_argument("--base-url", help="Make links absolute under this URL.")
     run.add_argument("--exclude", "-x", action="append", default=[], help="A gitignore-style glob to skip.")
@@ -50,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         options_from_inputs(inputs)
         from . import lm_pipeline
 
-        pipeline = lm_pipeline(args.lm, args.lm_base_url, cache=not args.no_cache)
+        pipeline = lm_pipeline(args.lm, args.lm_base_url, cache=not args.no_cache, concurrency=args.lm_concurrency)
     except (LlmsTxtError, ValueError, ImportError) as exc:
         sys.stderr.write(f"runwire: {exc}\n")
         return 2

@@ -10,35 +10,55 @@ through the generator, so the artifact carries the same words.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+import concurrent.futures
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import dspy  # type: ignore[import-untyped]
 from pydantic import JsonValue
 
-from runwire.actors.llms_txt import FileDescription, ProjectFacts
+from runwire.actors.llms_txt import FileDescription, Overview, ProjectFacts
 from runwire.actors.llms_txt.classify import SECTION_OF_KIND, classify
 from runwire.actors.llms_txt.extract import extract
 from runwire.protocol import LogLevel
 
 from ._stream import DeltaSink, StreamOptions, stream_program
 
-__all__ = ["DEFAULT_FILE_CHARS", "DescribeFile", "LMDescriber", "SummarizeProject", "link_artifact_id"]
+__all__ = [
+    "DEFAULT_CONCURRENCY",
+    "DEFAULT_FILE_CHARS",
+    "AnalyzeRepository",
+    "DescribeFile",
+    "LMDescriber",
+    "link_artifact_id",
+]
 
 DEFAULT_FILE_CHARS = 6000
-RunOnLoop = Callable[[Callable[[], Awaitable[Any]]], Any]
+DEFAULT_CONCURRENCY = 8
+MAX_KEY_FILES = 10
+MAX_TREE_CHARS = 20_000
+Submit = Callable[[Callable[[], Awaitable[Any]]], "concurrent.futures.Future[Any]"]
+Wait = Callable[["concurrent.futures.Future[Any]"], Any]
 
 
-class SummarizeProject(dspy.Signature):  # type: ignore[misc]
-    """Write the one-line summary that goes under a project's name at the top of its llms.txt index.
+class AnalyzeRepository(dspy.Signature):  # type: ignore[misc]
+    """Read what a repository says about itself and its file tree, and explain it for its llms.txt index.
 
-    Say what the project is and what it is for, for a reader (or a language model) deciding
-    whether to read on. One plain sentence, no Markdown, no marketing.
+    The reader is a person or a language model deciding what to read. Plain sentences, no Markdown,
+    no marketing. Name only paths that appear in the tree.
     """
 
     name: str = dspy.InputField(desc="the project's name")
     facts: str = dspy.InputField(desc="what the repository says about itself (manifest, README)")
-    summary: str = dspy.OutputField(desc="one sentence")
+    tree: str = dspy.InputField(desc="the files the index links: one 'path (section)' per line")
+    summary: str = dspy.OutputField(desc="one sentence: what the project is and what it is for")
+    purpose: str = dspy.OutputField(desc="one or two sentences: the problem it solves and for whom")
+    concepts: str = dspy.OutputField(desc="one or two sentences: the key concepts a reader must know")
+    architecture: str = dspy.OutputField(desc="one to three sentences: the main parts and how they fit together")
+    key_files: list[str] = dspy.OutputField(desc=f"up to {MAX_KEY_FILES} paths to read first, most important first")
+    optional_files: list[str] = dspy.OutputField(desc="paths a reader can skip (generated, vendored, peripheral)")
 
 
 class DescribeFile(dspy.Signature):  # type: ignore[misc]
@@ -99,37 +119,134 @@ class _RunReasons:
         self._sink.report_finish_reason(reason)
 
 
-class LMDescriber:
-    """A ``Describer`` whose words come from an LM, streamed into one run.
+def _tree_text(files: Sequence[tuple[str, str]]) -> str:
+    lines: list[str] = []
+    size = 0
+    for index, (rel, section) in enumerate(files):
+        line = f"{rel} ({section})"
+        size += len(line) + 1
+        if size > MAX_TREE_CHARS:
+            lines.append(f"... and {len(files) - index} more files")
+            break
+        lines.append(line)
+    return "\n".join(lines)
 
-    ``run_on_loop(make_coroutine)`` runs a coroutine on the run's event loop and returns its
-    result to the generator's thread (raising the run's ``Cancelled`` if the run was cancelled).
+
+class LMDescriber:
+    """A ``Describer`` whose words come from an LM, streamed into one run, up to ``concurrency`` calls at once.
+
+    ``submit(make_coroutine)`` starts a coroutine on the run's event loop from the generator's
+    thread and returns its future; ``wait(future)`` blocks for its result (raising the run's
+    ``Cancelled`` if the run was cancelled). Descriptions come back in input order whatever the
+    order the LM finishes them in, so the output bytes do not depend on timing.
     """
 
     def __init__(
-        self, sink: DeltaSink, lm: Any, run_on_loop: RunOnLoop, *, max_file_chars: int = DEFAULT_FILE_CHARS
+        self,
+        sink: DeltaSink,
+        lm: Any,
+        submit: Submit,
+        wait: Wait,
+        *,
+        max_file_chars: int = DEFAULT_FILE_CHARS,
+        concurrency: int = DEFAULT_CONCURRENCY,
     ) -> None:
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            raise ValueError(f"concurrency must be a positive number of LM calls: {concurrency!r}")
+        if isinstance(max_file_chars, bool) or not isinstance(max_file_chars, int) or max_file_chars < 1:
+            raise ValueError(f"max_file_chars must be a positive number of characters: {max_file_chars!r}")
         self._sink = _RunReasons(sink)
         self._lm = lm
-        self._run = run_on_loop
+        self._submit = submit
+        self._wait = wait
         self._max_chars = max_file_chars
-        self._summarize = dspy.Predict(SummarizeProject)
+        self._concurrency = concurrency
+        self._slots: asyncio.Semaphore | None = None  # made on the loop, at the first call
+        self._analyze = dspy.Predict(AnalyzeRepository)
         self._describe = dspy.Predict(DescribeFile)
 
-    def _ask(self, program: Any, artifact_id: str, inputs: dict[str, Any]) -> Any:
+    async def _ask(self, program: Any, artifact_id: str, inputs: dict[str, Any]) -> Any:
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self._concurrency)
         options = StreamOptions(lm=self._lm, artifact_id=artifact_id, milestones=False, async_program=True)
-        return self._run(lambda: stream_program(self._sink, program, inputs, options))
+        async with self._slots:
+            return await stream_program(self._sink, program, inputs, options)
+
+    def overview(self, facts: ProjectFacts, files: Sequence[tuple[str, str]]) -> Overview:
+        """Summary, notes (purpose, key concepts, architecture) and key/optional files, in one LM call.
+
+        Its inputs are the project facts (manifests, README) and the list of paths, not the other
+        files' text: editing a source file never re-runs it (DSPy's cache answers).
+        """
+        inputs = {"name": facts.name, "facts": _facts_text(facts), "tree": _tree_text(files)}
+
+        async def analyze() -> Any:
+            prediction = await self._ask(self._analyze, "llms.txt", inputs)
+            self._sink.milestone("overview_written", artifact_id="llms.txt", key_files=len(prediction.key_files or []))
+            return prediction
+
+        prediction = self._wait(self._submit(analyze))
+        notes = [
+            f"{label}: {text}"
+            for label, text in (
+                ("Purpose", prediction.purpose),
+                ("Key concepts", prediction.concepts),
+                ("Architecture", prediction.architecture),
+            )
+            if isinstance(text, str) and text.strip()
+        ]
+        return Overview(
+            summary=str(prediction.summary),
+            notes=tuple(notes),
+            key_files=_paths(prediction.key_files)[:MAX_KEY_FILES],
+            optional_files=_paths(prediction.optional_files),
+            method=f"descriptions written by an LM ({getattr(self._lm, 'model', 'unknown model')})",
+        )
 
     def summarize(self, facts: ProjectFacts) -> str:
-        """The blockquote under the H1, written by the LM from what the repository says about itself."""
-        prediction = self._ask(self._summarize, "llms.txt", {"name": facts.name, "facts": _facts_text(facts)})
-        return str(prediction.summary)
+        """The blockquote under the H1 (the summary of :meth:`overview`, with no tree)."""
+        return self.overview(facts, ()).summary
+
+    def _start(self, rel: str, text: str) -> concurrent.futures.Future[Any]:
+        artifact_id = link_artifact_id(rel)
+        inputs = {"path": rel, "section": SECTION_OF_KIND[classify(rel)], "text": text[: self._max_chars]}
+
+        async def describe() -> Any:
+            prediction = await self._ask(self._describe, artifact_id, inputs)
+            self._sink.milestone("file_described", path=rel, artifact_id=artifact_id)
+            return prediction
+
+        return self._submit(describe)
+
+    def _finish(self, rel: str, title: str | None, future: concurrent.futures.Future[Any]) -> FileDescription:
+        return FileDescription(title, str(self._wait(future).description))
 
     def describe(self, rel: str, text: str) -> FileDescription:
         """The extractive title, and a description written by the LM from the start of the file."""
-        title, _ = extract(rel, text)
-        section = SECTION_OF_KIND[classify(rel)]
-        head = text[: self._max_chars]
-        inputs = {"path": rel, "section": section, "text": head}
-        prediction = self._ask(self._describe, link_artifact_id(rel), inputs)
-        return FileDescription(title, str(prediction.description))
+        return next(self.describe_many([(rel, text)]))
+
+    def describe_many(self, items: Iterable[tuple[str, str]]) -> Iterator[FileDescription]:
+        """Descriptions of ``(rel, text)`` items in input order, up to ``concurrency`` LM calls in flight.
+
+        Reads at most four times ``concurrency`` items ahead of the one it yields; on an error or
+        a cancel the calls still running are cancelled.
+        """
+        window: deque[tuple[str, str | None, concurrent.futures.Future[Any]]] = deque()
+        try:
+            for rel, text in items:
+                title, _ = extract(rel, text)
+                window.append((rel, title, self._start(rel, text)))
+                if len(window) >= 4 * self._concurrency:
+                    yield self._finish(*window.popleft())
+            while window:
+                yield self._finish(*window.popleft())
+        finally:
+            for _, _, future in window:
+                future.cancel()
+
+
+def _paths(value: Any) -> tuple[str, ...]:
+    """The paths an LM named (a list of strings; anything else names none)."""
+    if not isinstance(value, list | tuple):
+        return ()
+    return tuple(dict.fromkeys(item.strip() for item in value if isinstance(item, str) and item.strip()))

@@ -5,7 +5,8 @@ for real against a server. This one speaks just enough of ``POST /v1/chat/comple
 JSON and SSE streams) and is driven by :class:`Reply` scripts: exact chunking, pacing, a
 ``finish_reason``, HTTP errors, mid-stream errors, malformed chunks and hangs. It records every
 request body and how every stream ended (``complete`` / ``client-aborted`` / ``hang-aborted`` /
-``error-sent`` / ``cut``), and sets :attr:`ScriptedServer.aborted` when a client disconnects, so
+``error-sent`` / ``cut``) and the most requests answered at once
+(``max_in_flight``), and sets :attr:`ScriptedServer.aborted` when a client disconnects, so
 tests wait on events, never on sleeps. Standard library only.
 """
 
@@ -81,7 +82,13 @@ class _State:
     requests: list[dict[str, Any]] = field(default_factory=list)
     outcomes: list[str] = field(default_factory=list)
     sent: list[tuple[float, str]] = field(default_factory=list)
+    in_flight: int = 0
+    max_in_flight: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    idle: threading.Condition = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.idle = threading.Condition(self.lock)
 
 
 class ScriptedServer:
@@ -160,6 +167,27 @@ class ScriptedServer:
         with self._state.lock:
             return list(self._state.sent)
 
+    @property
+    def max_in_flight(self) -> int:
+        """The most requests that were being answered at the same time."""
+        with self._state.lock:
+            return self._state.max_in_flight
+
+    def _enter(self) -> None:
+        with self._state.lock:
+            self._state.in_flight += 1
+            self._state.max_in_flight = max(self._state.max_in_flight, self._state.in_flight)
+
+    def _leave(self) -> None:
+        with self._state.lock:
+            self._state.in_flight -= 1
+            self._state.idle.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Block until no request is being answered (every stream has ended); False on timeout."""
+        with self._state.lock:
+            return self._state.idle.wait_for(lambda: self._state.in_flight == 0, timeout)
+
     def _sent(self, piece: str) -> None:
         now = time.perf_counter()
         with self._state.lock:
@@ -215,6 +243,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         owner = self.server.owner
+        owner._enter()
+        try:
+            self._answer(owner)
+        finally:
+            owner._leave()
+
+    def _answer(self, owner: ScriptedServer) -> None:
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
         reply = owner._next(body)
         if reply.status != 200:

@@ -8,7 +8,7 @@ is written. Descriptions come from a :class:`Describer`: :class:`ExtractiveDescr
 from __future__ import annotations
 
 from .context import NullReporter, PipelineContext, Reporter
-from .describer import Describer, ExtractiveDescriber, FileDescription
+from .describer import Describer, ExtractiveDescriber, FileDescription, Overview, describe_all, overview_of
 from .errors import LlmsTxtError, OutputError, SourceError
 from .generate import (
     DEFAULT_FULL_TOKENS,
@@ -35,12 +35,15 @@ __all__ = [
     "NullReporter",
     "Options",
     "OutputError",
+    "Overview",
     "PipelineContext",
     "ProjectFacts",
     "Reporter",
     "SourceError",
+    "describe_all",
     "generate",
     "llms_txt_pipeline",
     "options_from_inputs",
+    "overview_of",
     "pipeline_with",
 ]

@@ -8,12 +8,12 @@ the tree; only the root README and manifests are kept for the project facts.
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from .classify import Kind, classify
-from .describer import Describer
+from .describer import Describer, describe_all
 from .project import is_project_file
 from .safe_open import read_bytes_inside
 from .scan import Candidate
@@ -119,35 +119,53 @@ def analyze(
     """Read, screen and describe every candidate; ``on_file(done, total)`` runs after each one.
 
     ``root`` is the real path every file must stay inside; ``texts`` keeps each text for llms-full.txt.
+    Files are read lazily as the describer asks for them (:func:`describe_all`): a concurrent
+    describer reads a bounded window ahead, and the descriptions come back in candidate order.
     """
     result = Analysis(texts=texts)
     total = len(candidates)
-    for done, candidate in enumerate(candidates, 1):
-        try:
-            text, finding = read_candidate(root, candidate, max_file_bytes, secret_scan=secret_scan)
-        except _SecretSkip as skipped:
-            result.skipped_files["secret"] += 1
-            result.secrets.append(skipped.finding)
-        except SkipFile as skipped:
-            result.skipped_files[skipped.reason] += 1
-        else:
+    done = 0
+    read: deque[tuple[Candidate, int]] = deque()  # read, not yet described: (candidate, tokens)
+
+    def skipped(reason: str) -> None:
+        nonlocal done
+        result.skipped_files[reason] += 1
+        done += 1
+        on_file(done, total)
+
+    def readable() -> Iterator[tuple[str, str]]:
+        for candidate in candidates:
+            try:
+                text, finding = read_candidate(root, candidate, max_file_bytes, secret_scan=secret_scan)
+            except _SecretSkip as skip:
+                result.secrets.append(skip.finding)
+                skipped("secret")
+                continue
+            except SkipFile as skip:
+                skipped(skip.reason)
+                continue
             if finding is not None:
                 result.secrets.append(finding)
-            described = describer.describe(candidate.rel, text)
-            result.files.append(
-                FileInfo(
-                    rel=candidate.rel,
-                    path=candidate.path,
-                    size=candidate.size,
-                    kind=classify(candidate.rel),
-                    tokens=estimate_tokens(text),
-                    title=described.title,
-                    description=described.description,
-                )
-            )
             if texts is not None:
                 texts.put(candidate.rel, text)
             if is_project_file(candidate.rel):
                 result.project_texts[candidate.rel] = text
+            read.append((candidate, estimate_tokens(text)))
+            yield candidate.rel, text
+
+    for described in describe_all(describer, readable()):
+        candidate, tokens = read.popleft()
+        result.files.append(
+            FileInfo(
+                rel=candidate.rel,
+                path=candidate.path,
+                size=candidate.size,
+                kind=classify(candidate.rel),
+                tokens=tokens,
+                title=described.title,
+                description=described.description,
+            )
+        )
+        done += 1
         on_file(done, total)
     return result

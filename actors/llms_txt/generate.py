@@ -18,8 +18,9 @@ from pydantic import JsonValue
 
 from .analyze import Analysis, FileInfo, analyze, count_kinds
 from .budget import Selection, select
+from .classify import SECTION_OF_KIND
 from .context import NullReporter, ProgressTracker, Reporter
-from .describer import Describer, ExtractiveDescriber
+from .describer import Describer, ExtractiveDescriber, Overview, guide_sections, overview_of
 from .errors import LlmsTxtError, SourceError
 from .fetch import FetchedSource, open_source
 from .ignore import IgnoreRules, pattern_compiles
@@ -231,12 +232,16 @@ def generate(
         if skipped:
             events.log(f"skipped {sum(skipped.values())} files ({_skip_text(skipped)})")
         facts = detect_project(analysis.project_texts, src.default_name, "url" if src.cloned else "directory")
-        summary = writer.summarize(facts)
+        tree = [(info.rel, SECTION_OF_KIND[info.kind]) for info in analysis.files]
+        overview = overview_of(writer, facts, tree)
+        summary = overview.summary
         readme_title = facts.name if isinstance(writer, ExtractiveDescriber) else None
-        selection = _select(options, src, analysis, facts, summary, readme_title)
+        selection = _select(options, src, analysis, facts, overview, readme_title)
         events.milestone("budget_applied", **_left_out(options, selection))
-        sections = build_sections(selection.linked, facts.readme, selection.summaries)
-        written = _write(out, options, events, progress, src, analysis, selection, facts.name, summary, sections)
+        sections = guide_sections(
+            build_sections(selection.linked, facts.readme, selection.summaries), overview, facts.readme
+        )
+        written = _write(out, options, events, progress, src, analysis, selection, facts.name, overview, sections)
     for artifact_id, output in written.items():
         done = output.file
         events.milestone(
@@ -254,16 +259,18 @@ def generate(
     return _result(src, walk, analysis, facts.name, summary, sections, written, _left_out(options, selection))
 
 
-def _notes(src: FetchedSource, selection: Selection) -> list[str]:
+def _notes(src: FetchedSource, selection: Selection, overview: Overview) -> list[str]:
     tokens = sum(info.tokens for info in selection.linked)
-    return render_notes(
+    notes = render_notes(
         len(selection.linked),
         tokens,
         src.source if src.cloned else None,
         src.commit,
+        overview.method,
         summarized=selection.summarized_files,
         full_left_out=len(selection.full_left_out),
     )
+    return [*notes, *overview.notes]
 
 
 def _select(
@@ -271,7 +278,7 @@ def _select(
     src: FetchedSource,
     analysis: Analysis,
     facts: ProjectFacts,
-    summary: str,
+    overview: Overview,
     readme_title: str | None,
 ) -> Selection:
     """The files within both budgets; the extractive title of a README without an H1 is the project name."""
@@ -280,9 +287,15 @@ def _select(
         for info in analysis.files
     ]
     widest = render_notes(
-        10**9, 10**12, src.source if src.cloned else None, src.commit, summarized=10**9, full_left_out=10**9
+        10**9,
+        10**12,
+        src.source if src.cloned else None,
+        src.commit,
+        overview.method,
+        summarized=10**9,
+        full_left_out=10**9,
     )
-    fixed = estimate_tokens(render_intro(facts.name, summary, widest)) + 8 * 4  # 4 section headings
+    fixed = estimate_tokens(render_intro(facts.name, overview.summary, [*widest, *overview.notes])) + 8 * 4
     return select(
         files,
         readme=facts.readme,
@@ -344,11 +357,12 @@ def _write(
     analysis: Analysis,
     selection: Selection,
     name: str,
-    summary: str,
+    overview: Overview,
     sections: list[Section],
 ) -> dict[str, _Output]:
     """Both files to temp files, then into place; returns each written file and its inline content (if small)."""
-    notes = _notes(src, selection)
+    notes = _notes(src, selection, overview)
+    summary = overview.summary
     progress.update(0.6, f"writing {LLMS_TXT}", force=True)
     with atomic_outputs(out, (LLMS_TXT, LLMS_FULL_TXT)) as handles:
         index = _Stream(handles[LLMS_TXT], events, LLMS_TXT, None)

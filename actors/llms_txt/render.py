@@ -103,6 +103,7 @@ def render_notes(
     tokens: int,
     source: str | None = None,
     commit: str | None = None,
+    method: str = "extractive descriptions",
     *,
     summarized: int = 0,
     full_left_out: int = 0,
@@ -115,7 +116,7 @@ def render_notes(
     if full_left_out:
         full = f"llms-full.txt holds the full text of all but {full_left_out:,} of them, left out for size"
     notes = [
-        f"This index was generated from the repository's own files, with extractive descriptions. "
+        f"This index was generated from the repository's own files, with {method}. "
         f"It links {files:,} files, about {tokens:,} tokens in all (estimated); {full}."
     ]
     if summarized:

@@ -25,19 +25,39 @@ FILES = {
     "docs/guide.md": "# Guide\n\nHow to read the facts.\n",
 }
 SUMMARY = "Skyfacts is a small library of facts about the sky, written by an LM."
+PURPOSE = "It answers questions about the colour of the sky."
+CONCEPTS = "A fact is a function that returns a colour."
+ARCHITECTURE = "One package, src/skyfacts, with one module per fact."
 
 
 def describe_of(path: str) -> str:
     return f"What {path} holds, in the words of an LM."
 
 
+def overview_reply(key_files: str = "[]", optional_files: str = "[]") -> str:
+    """A ChatAdapter answer to AnalyzeRepository."""
+    return chat_reply(
+        summary=SUMMARY,
+        purpose=PURPOSE,
+        concepts=CONCEPTS,
+        architecture=ARCHITECTURE,
+        key_files=key_files,
+        optional_files=optional_files,
+    )
+
+
+def path_of(body: dict[str, Any]) -> str | None:
+    """The path a DescribeFile request asks about (None for the repository overview)."""
+    found = re.search(r"\[\[ ## path ## \]\]\n(.+)", body["messages"][-1]["content"])
+    return found.group(1) if found is not None else None
+
+
 def lm_script(body: dict[str, Any]) -> Reply:
-    """Answers the two signatures: the summary, or a description naming the file it was asked about."""
-    prompt = body["messages"][-1]["content"]
-    path = re.search(r"\[\[ ## path ## \]\]\n(.+)", prompt)
+    """Answers the two signatures: the overview, or a description naming the file it was asked about."""
+    path = path_of(body)
     if path is not None:
-        return Reply(chat_reply(description=describe_of(path.group(1))))
-    return Reply(chat_reply(summary=SUMMARY))
+        return Reply(chat_reply(description=describe_of(path)))
+    return Reply(overview_reply())
 
 
 @pytest.fixture
@@ -121,7 +141,10 @@ def test_cancel_while_the_lm_hangs_closes_its_stream_and_leaves_no_output(
     cancelled = handle.cancel("stop", timeout=10)
     assert isinstance(cancelled, RunCancelled)
     assert lm_server.aborted.wait(5)
-    assert lm_server.outcomes == ["hang-aborted"]
+    assert lm_server.wait_idle(10)  # every call in flight (up to the concurrency) has ended ...
+    outcomes = lm_server.outcomes
+    assert len(outcomes) == len(lm_server.requests) and "hang-aborted" in outcomes
+    assert set(outcomes) <= {"hang-aborted", "client-aborted"}  # ... by its client going away, none completed
     events = [s.event for s in watch(handle)]
     assert events[-1] == cancelled
     assert not handle.info().worker_abandoned
