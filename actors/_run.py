@@ -3,16 +3,9 @@
 The pipeline runs off the actor, wherever the system's executor puts it (the local one: a pool
 thread for sync code, an event loop for async code); the actor only receives the worker's
 single ``WorkerDone`` and turns it into an outcome ``Signal`` for the CompletionActor. Emits go
-straight from the worker to the bus through the run's outbox (see ``_outbox``): relaying each one through this actor would cost a
-thread hop per event for nothing, since ordering is fixed by the bus anyway.
-
-Whatever a pipeline raises ends its run with ``run.failed`` naming the exception, including a
-``BaseException`` that is not an ``Exception`` (``SystemExit`` from ``sys.exit()`` or argparse,
-``KeyboardInterrupt``, ``GeneratorExit``): the pipeline stopped without a result, which is a
-failure. It is not ``run.cancelled`` (that is what ``cancel()`` decided, and precedence depends
-on it) nor a request to stop the process: Python never exits a process for a ``SystemExit``
-raised on a worker thread, and a real Ctrl-C reaches the main thread, not a pipeline. Caught
-here, it neither ends the pool thread nor reaches (and stops) the system's event loop.
+straight from the worker to the bus through the run's outbox (see ``_outbox``): relaying each
+one through this actor would cost a thread hop per event for nothing, since ordering is fixed
+by the bus anyway.
 """
 
 from __future__ import annotations
