@@ -52,9 +52,10 @@ class Executor(Protocol):
         """
         ...
 
-    def abandon(self, run_id: str) -> None:
+    def abandon(self, run_id: str) -> bool:
         """The cancelled run ignored its deadline: stop counting it against capacity (the run
-        is already ``run.cancelled``; its code may go on until it returns)."""
+        is already ``run.cancelled``; its code may go on until it returns). False: it never ran
+        (still queued, or cancelled before its first step), so there is nothing to abandon."""
         ...
 
     def close(self, timeout: float) -> None:
@@ -97,8 +98,12 @@ class LocalExecutor:
         if task is not None:
             task.cancel()  # non-blocking: cancels the task on its loop
 
-    def abandon(self, run_id: str) -> None:
-        self._pool.abandon(run_id)
+    def abandon(self, run_id: str) -> bool:
+        with self._lock:
+            task = self._tasks.get(run_id)
+        if task is not None:
+            return not task.finished()
+        return self._pool.abandon(run_id)
 
     def close(self, timeout: float) -> None:
         self._loop.stop(timeout)

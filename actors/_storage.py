@@ -84,8 +84,9 @@ class SystemStore(Protocol):
         """``batch`` with a leading retention ``stream.gap`` replaced by the stored events it stands for."""
         ...
 
-    def close(self) -> None:
-        """The system is closing (after every terminal is handed to the sinks): let go of the store."""
+    def close(self, timeout: float | None = None) -> None:
+        """The system is closing (after every terminal is handed to the sinks): let go of the store,
+        waiting at most ``timeout`` s for what is queued."""
         ...
 
 
