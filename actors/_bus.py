@@ -16,7 +16,7 @@ from typing import Any
 
 import pykka
 
-from runwire.protocol import RunEvent, StreamGap, dump_event, utc_now
+from runwire.protocol import GAP_REASON_RETENTION, RunEvent, StreamGap, dump_event, utc_now
 
 from ._completion import terminal_event
 from ._errors import UnknownRunError
@@ -38,9 +38,7 @@ from ._retained import Replay, RetainedLog
 from ._shard import ShardActor, internal_failure
 from ._subscription import DEAD, FULL, OK, Sink
 
-__all__ = ["GAP_REASON_RETENTION", "BusActor", "BusRunInfo"]
-
-GAP_REASON_RETENTION = "older events are no longer retained in memory"
+__all__ = ["BusActor", "BusRunInfo"]
 _dump = dump_event
 
 _log = logging.getLogger("runwire.bus")

@@ -11,13 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
-from runwire.protocol import StreamGap, TextDelta, utc_now
+from runwire.protocol import GAP_REASON_DROPPED, StreamGap, TextDelta, utc_now
 
-__all__ = ["GAP_REASON_DROPPED", "coalesce", "merge_adjacent"]
+__all__ = ["coalesce", "merge_adjacent"]
 
 T = TypeVar("T")
-
-GAP_REASON_DROPPED = "subscriber buffer full: oldest text deltas dropped; replay this range from the log"
 
 
 def _mergeable(prev: Any, event: TextDelta) -> bool:

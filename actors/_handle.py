@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import anyio
 from pydantic import JsonValue
@@ -21,7 +22,17 @@ if TYPE_CHECKING:
     from ._info import RunInfo
     from ._system import RunSystem
 
-__all__ = ["RunHandle"]
+__all__ = ["CancelHook", "RunHandle"]
+
+_HOOK_SET = threading.Lock()  # only makes set_cancel_hook's check-and-set atomic (rare, never waits)
+
+CancelHook: TypeAlias = Callable[[str], bool]
+"""``hook(reason)``, called by every ``cancel()`` of a run before it cancels the run itself.
+
+True: the hook took over (e.g. a loop cancels its running step first and then its own run);
+``cancel`` then only waits for the terminal. False: cancel the run directly now. It may be
+called any number of times, from any thread, concurrently: it must be idempotent and non-blocking.
+"""
 
 
 class RunHandle:
@@ -68,7 +79,7 @@ class RunHandle:
         check_text(reason, "reason")
         check_timeout(timeout)
         rec = self._record
-        hook, rec.cancel_hook = rec.cancel_hook, None
+        hook = rec.cancel_hook  # set once, never cleared: one read, nothing to race with
         if hook is not None and not rec.terminal.done() and hook(reason):
             return self.wait(timeout)  # e.g. a loop: its running step is cancelled first
         if not rec.terminal.done():
@@ -76,6 +87,20 @@ class RunHandle:
             rec.outbox.wake()  # a worker waiting on backpressure re-checks cancellation now
             rec.to_completion(Signal(self.run_id, "cancel", reason=reason))
         return self.wait(timeout)
+
+    def set_cancel_hook(self, hook: CancelHook) -> None:
+        """Route every later ``cancel()`` of this run, through any handle, via ``hook`` first.
+
+        For a run that owns others (a loop and its steps): see :data:`runwire.actors.ext.CancelHook`.
+        Set once per run; a second hook raises ValueError.
+        """
+        if not callable(hook):
+            raise TypeError(f"hook must be callable, got {type(hook).__name__}")
+        rec = self._record
+        with _HOOK_SET:
+            if rec.cancel_hook is not None:
+                raise ValueError(f"run {self.run_id} already has a cancel hook")
+            rec.cancel_hook = hook
 
     def wait(self, timeout: float | None = None) -> RunEvent:
         """Block until the run's terminal event is in its log; return it."""

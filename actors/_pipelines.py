@@ -1,42 +1,46 @@
 """Named pipelines: what the CLI, the MCP server and the store refer to by name.
 
-Entries are import paths, resolved on first use, so naming a pipeline never imports its
-integration (DSPy, git, ...) until a run of it starts.
+Built-in and third-party pipelines are entry points (group ``runwire.pipelines``), loaded on
+first use, so naming a pipeline never imports its integration (DSPy, git, ...) until a run of
+it starts. ``register`` adds one in-process (it wins over an entry point of the same name).
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from typing import Any
 
+from ._plugins import PIPELINES, load, names
+
 __all__ = ["available", "register", "resolve"]
 
-_REGISTRY: dict[str, str | Callable[..., Any]] = {
-    "demo": "runwire.actors.cli._demo:demo_pipeline",
-    "llms-txt": "runwire.actors.llms_txt.pipeline:llms_txt_pipeline",
-}
+_REGISTERED: dict[str, Callable[..., Any]] = {}
 
 
-def register(name: str, pipeline: str | Callable[..., Any]) -> None:
-    """Make ``pipeline`` (a callable or a ``"module:attr"`` path) startable by ``name``."""
-    if not name:
-        raise ValueError("a pipeline name must be non-empty")
-    _REGISTRY[name] = pipeline
+def register(name: str, pipeline: Callable[..., Any]) -> None:
+    """Make ``pipeline`` startable by ``name`` in this process."""
+    if not isinstance(name, str) or not name:
+        raise ValueError("a pipeline name must be a non-empty string")
+    if not callable(pipeline):
+        raise TypeError(f"pipeline must be callable, got {type(pipeline).__name__}")
+    _REGISTERED[name] = pipeline
 
 
 def available() -> list[str]:
-    return sorted(_REGISTRY)
+    """Every pipeline name: registered here, or declared by an installed distribution."""
+    return sorted({*_REGISTERED, *names(PIPELINES)})
 
 
 def resolve(name: str) -> Callable[..., Any]:
-    """The pipeline callable registered as ``name``; ValueError naming the choices if unknown."""
-    entry = _REGISTRY.get(name)
-    if entry is None:
-        raise ValueError(f"unknown pipeline {name!r}; available: {', '.join(available())}")
-    if callable(entry):
-        return entry
-    module_name, _, attr = entry.partition(":")
-    pipeline: Callable[..., Any] = getattr(importlib.import_module(module_name), attr)
-    _REGISTRY[name] = pipeline
-    return pipeline
+    """The pipeline callable named ``name``; ValueError naming the choices if unknown."""
+    pipeline = _REGISTERED.get(name)
+    if pipeline is not None:
+        return pipeline
+    try:
+        found = load(PIPELINES, name, "pipeline")
+    except ValueError:
+        raise ValueError(f"unknown pipeline {name!r}; available: {', '.join(available())}") from None
+    if not callable(found):
+        raise TypeError(f"the entry point for pipeline {name!r} is not callable: {type(found).__name__}")
+    _REGISTERED[name] = found
+    return found

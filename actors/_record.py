@@ -37,8 +37,8 @@ class RunRecord:
     parent_run_id: str | None = None
     step: int | None = None
     throttle: DeltaThrottle | None = None
-    # Taken (and cleared) by the first cancel(): lets a run that owns others - a loop - cancel
-    # them first (child-first), whoever holds the handle. Returns True when it took over.
+    # Set once (RunHandle.set_cancel_hook), never cleared: every cancel() calls it first, so a
+    # run that owns others - a loop - cancels them first (child-first), whoever holds the handle.
     cancel_hook: Callable[[str], bool] | None = None
     cancel_requested: CancelFlag = field(init=False)
     terminal: TerminalSlot[RunEvent] = field(init=False)

@@ -1,18 +1,11 @@
 """RunActor: one shard of run executions. Starts workers, relays their outcome, stops them.
 
-The pipeline runs off the actor (a pool thread for sync code, the system's event loop for
-async code); the actor only receives the worker's single ``WorkerDone`` and turns it into an
-outcome ``Signal`` for the CompletionActor. Emits go straight from the worker to the bus
-through the run's outbox (see ``_outbox``): relaying each one through this actor would cost a
-thread hop per event for nothing, since ordering is fixed by the bus anyway.
-
-Whatever a pipeline raises ends its run with ``run.failed`` naming the exception, including a
-``BaseException`` that is not an ``Exception`` (``SystemExit`` from ``sys.exit()`` or argparse,
-``KeyboardInterrupt``, ``GeneratorExit``): the pipeline stopped without a result, which is a
-failure. It is not ``run.cancelled`` (that is what ``cancel()`` decided, and precedence depends
-on it) nor a request to stop the process: Python never exits a process for a ``SystemExit``
-raised on a worker thread, and a real Ctrl-C reaches the main thread, not a pipeline. Caught
-here, it neither ends the pool thread nor reaches (and stops) the system's event loop.
+The pipeline runs off the actor, wherever the system's executor puts it (the local one: a pool
+thread for sync code, an event loop for async code); the actor only receives the worker's
+single ``WorkerDone`` and turns it into an outcome ``Signal`` for the CompletionActor. Emits go
+straight from the worker to the bus through the run's outbox (see ``_outbox``): relaying each
+one through this actor would cost a thread hop per event for nothing, since ordering is fixed
+by the bus anyway.
 """
 
 from __future__ import annotations
@@ -31,6 +24,7 @@ from runwire.protocol._frozen import encodable
 from ._checks import check_result
 from ._context import RunContext
 from ._errors import Cancelled
+from ._executor import Executor, Job
 from ._messages import (
     Close,
     Deadline,
@@ -45,7 +39,6 @@ from ._messages import (
 from ._record import RunRecord
 from ._shard import ShardActor, internal_failure, tell_quietly
 from ._timer import Timer
-from ._workers import AsyncLoop, TaskRef, WorkerPool
 
 __all__ = ["RunActor", "RunnerRunInfo", "failure_signal"]
 
@@ -56,12 +49,6 @@ _log = logging.getLogger("runwire.run")
 class RunnerRunInfo:
     worker_active: bool
     worker_abandoned: bool
-
-
-@dataclass(slots=True)
-class _Active:
-    record: RunRecord
-    task: TaskRef | None = None  # async pipelines: the event-loop task
 
 
 def failure_signal(run_id: str, exc: BaseException, include_traceback: bool) -> Signal:
@@ -107,8 +94,7 @@ class RunActor(ShardActor):
         self,
         shard: int,
         completion: pykka.ActorRef[Any],
-        pool: WorkerPool,
-        loop: AsyncLoop,
+        executor: Executor,
         timer: Timer,
         cancel_deadline: float,
         include_traceback: bool,
@@ -116,12 +102,11 @@ class RunActor(ShardActor):
         super().__init__()
         self.shard = shard
         self.completion = completion
-        self._pool = pool
-        self._loop = loop
+        self._executor = executor
         self._timer = timer
         self._deadline = cancel_deadline
         self._include_tb = include_traceback
-        self._active: dict[str, _Active] = {}
+        self._active: dict[str, RunRecord] = {}
         self._abandoned: set[str] = set()
 
     def _fault(self, run_id: str, exc: Exception) -> None:
@@ -154,13 +139,13 @@ class RunActor(ShardActor):
         if record.cancel_requested.is_set():
             return  # cancelled before start: the CompletionActor ends it; no worker at all
         self.completion.tell(Started(record.run_id))
-        active = _Active(record)
-        self._active[record.run_id] = active
+        self._active[record.run_id] = record
         me = self.actor_ref
         if record.is_async:
-            active.task = self._loop.spawn(self._run_async(record, me))
+            job = Job(record.run_id, True, lambda: self._run_async(record, me))
         else:
-            self._pool.submit(record.run_id, lambda: self._run_sync(record, me))
+            job = Job(record.run_id, False, lambda: self._run_sync(record, me))
+        self._executor.start(job)
 
     def _run_sync(self, record: RunRecord, me: pykka.ActorRef[Any]) -> None:
         """Runs on a pool thread, never on the actor."""
@@ -197,26 +182,19 @@ class RunActor(ShardActor):
             tell_quietly(me, WorkerDone(record.run_id, signal))
 
     def _stop_worker(self, run_id: str) -> None:
-        active = self._active.get(run_id)
-        if active is None:
+        record = self._active.get(run_id)
+        if record is None:
             return
-        if active.task is not None:
-            active.task.cancel()  # non-blocking: cancels the task on its loop
-        active.record.outbox.wake()
+        self._executor.cancel(run_id)  # non-blocking: e.g. cancels an async task on its loop
+        record.outbox.wake()
         me = self.actor_ref
         self._timer.call_later(self._deadline, lambda: tell_quietly(me, Deadline(run_id)))
 
     def _deadline_passed(self, run_id: str) -> None:
-        active = self._active.get(run_id)
-        if active is None:
+        if self._active.pop(run_id, None) is None:
             return  # the worker stopped in time
-        if active.task is None:
-            if not self._pool.abandon(run_id):
-                return  # still queued: it never starts (``_run_sync`` skips it), nothing to abandon
-        elif active.task.finished():
-            del self._active[run_id]  # cancelled before its first step: it never ran
-            return
-        del self._active[run_id]
+        if not self._executor.abandon(run_id):
+            return  # it never ran (still queued, or cancelled before its first step): nothing to abandon
         self._abandoned.add(run_id)
         _log.warning(
             "run %s ignored cancellation for %.1f s; its worker is abandoned (the run stays cancelled)",

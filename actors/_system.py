@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import importlib
 import inspect
 import threading
 import time
@@ -11,12 +10,12 @@ import uuid
 import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import pykka
 from pydantic import ConfigDict, JsonValue, TypeAdapter, ValidationError
 
-from runwire.protocol import RunEvent, utc_now
+from runwire.protocol import RUN_STATES, RunEvent, RunState, utc_now
 from runwire.protocol._base import JsonObject
 from runwire.protocol._frozen import encodable
 
@@ -24,23 +23,21 @@ from ._bus import BusActor
 from ._checks import check_run_options, check_text, first_error
 from ._completion import CompletionActor
 from ._errors import RunExpiredError, RunTimeoutError, SystemClosedError, UnknownRunError
+from ._executor import Executor, ExecutorFactory, LocalExecutor
 from ._handle import RunHandle
 from ._info import RunInfo
 from ._messages import Admit, Close, Drain, InfoRequest, Open, Resume, Signal, Start, Subscribe, Unsubscribe
 from ._outbox import Outbox
+from ._plugins import EXECUTORS, LOOPS, load
 from ._record import RunRecord
 from ._run import RunActor
 from ._shard import tell_quietly
 from ._signals import TerminalSlot
 from ._snapshot import snapshot, snapshots
+from ._storage import NewRun, SystemStore, open_store
 from ._subscription import Sink
 from ._throttle import DeltaThrottle
 from ._timer import Timer
-from ._workers import AsyncLoop, WorkerPool
-
-if TYPE_CHECKING:
-    from .store import RunState, RunStore
-    from .store._attach import StoreBinding, StoreSpec
 
 __all__ = ["RunSystem"]
 
@@ -79,9 +76,12 @@ class RunSystem:
         delta_max_rate, delta_max_delay: throttle text deltas to at most this many events/s per
             run, holding none longer than ``delta_max_delay`` s (merged, never lost). None: off.
             Both can be set per run in :meth:`start`.
-        store: persist every run (docs/store.md): a ``RunStore`` (left open at close), or a
-            SQLite file path or ``"default"`` (the data dir), opened and closed by the system.
-            Finished runs then stay readable (get, handle, events, runs) across restarts.
+        store: persist every run (docs/store.md): an open store object (left open at close),
+            or a path or URL, opened and closed by the system: a plain path, ``sqlite://...``
+            or ``"default"`` (the data dir) for SQLite; other schemes come from the back-ends
+            installed (docs/extending.md). Finished runs then stay readable across restarts.
+        executor: where pipelines execute: ``"local"`` (threads and an event loop in this
+            process), the name of an installed executor, or an ``ext.Executor`` object.
     """
 
     def __init__(
@@ -98,7 +98,8 @@ class RunSystem:
         retain_bytes: int = 32 * 2**20,
         delta_max_rate: float | None = None,
         delta_max_delay: float = 0.05,
-        store: StoreSpec | None = None,
+        store: object | None = None,
+        executor: str | Executor = "local",
     ) -> None:
         if shards < 1 or workers < 1 or outbox_window < 1:
             raise ValueError("shards, workers and outbox_window must be >= 1")
@@ -114,22 +115,22 @@ class RunSystem:
         self._ask_timeout = ask_timeout
         self._records: dict[str, RunRecord] = {}
         self._expired: OrderedDict[str, None] = OrderedDict()
-        self._store: StoreBinding | None = None
-        if store is not None:  # loaded only when asked for: `import runwire.actors` needs no SQLite
-            attach = importlib.import_module(".store._attach", __package__)
-            self._store = attach.StoreBinding.open(store, self._fail_from_store)
+        self._executor = _executor(executor, workers)
+        self._store: SystemStore | None = None
+        if store is not None:  # the back-end loads only when asked for: `import runwire.actors` needs no SQLite
+            try:
+                self._store = open_store(store, self._fail_from_store)
+            except BaseException:
+                self._executor.close(0)
+                raise
         self._closed = False
         self._close_lock = threading.Lock()
         self._timer = Timer()
-        self._pool = WorkerPool(workers)
-        self._loop = AsyncLoop()
         self._shards: list[_Shard] = []
         for i in range(shards):
             bus = BusActor.start(i, retain_events, retain_bytes)
             completion = CompletionActor.start(i, bus)
-            runner = RunActor.start(
-                i, completion, self._pool, self._loop, self._timer, cancel_deadline, include_traceback
-            )
+            runner = RunActor.start(i, completion, self._executor, self._timer, cancel_deadline, include_traceback)
             bus.proxy().completion = completion
             completion.proxy().runner = runner
             self._shards.append(_Shard(bus, completion, runner))
@@ -200,7 +201,8 @@ class RunSystem:
             shard.bus.tell(Open(record))
             shard.completion.tell(Admit(record))
             if binding is not None:  # after Admit (a write error fails the run), before Start (seq 1 on)
-                self._subscribe(rid, binding.create(record), 0)
+                new = NewRun(rid, record.pipeline_name, record.inputs, parent_run_id, record.created_at)
+                self._subscribe(rid, binding.create(new), 0)
             shard.runner.tell(Start(record))
         record.terminal.add_done_callback(lambda _f: self._schedule_expiry(rid))
         return RunHandle(self, record)
@@ -241,9 +243,15 @@ class RunSystem:
         return record
 
     def loop(self, observe: Callable[..., Any], decide: Callable[..., Any], **options: Any) -> RunHandle:
-        """Start an Observe-Decide-Act loop: a run whose steps are child runs (see docs/oda.md)."""
-        oda = importlib.import_module(".oda", __package__)  # the loop runner loads only when used
-        handle: RunHandle = oda.start_loop(self, observe, decide, **options)
+        """Start an Observe-Decide-Act loop: a run whose steps are child runs (see docs/oda.md).
+
+        The loop runner is a plug-in (entry point group ``runwire.loops``, name ``oda``: the
+        ``runwire.actors.oda`` integration's ``start_loop``), loaded on first use.
+        """
+        start_loop = load(LOOPS, "oda", "loop runner")
+        if not callable(start_loop):
+            raise TypeError("the 'oda' loop runner entry point is not callable")
+        handle: RunHandle = start_loop(self, observe, decide, **options)
         return handle
 
     def handle(self, run_id: str) -> RunHandle:
@@ -281,6 +289,8 @@ class RunSystem:
             raise TypeError(f"limit must be an int or None, got {type(limit).__name__}")
         if limit is not None and limit < 0:
             raise ValueError(f"limit must be >= 0, got {limit}")
+        if state is not None and state not in RUN_STATES:
+            raise ValueError(f"unknown run state {state!r}; expected one of {', '.join(sorted(RUN_STATES))}")
         records = sorted(self._records.values(), key=lambda r: r.created_at)
         # without a state filter only the newest `limit` can be kept: ask about those alone
         wanted = records if limit is None or state is not None else records[len(records) - limit :]
@@ -295,8 +305,8 @@ class RunSystem:
         return infos if limit is None else infos[len(infos) - limit :]
 
     @property
-    def store(self) -> RunStore | None:
-        """The run store this system persists to, or None."""
+    def store(self) -> Any:
+        """The run store object this system persists to (e.g. a ``SqliteRunStore``), or None."""
         return None if self._store is None else self._store.store
 
     # -- internals used by handles and streams ------------------------------------------------
@@ -390,8 +400,7 @@ class RunSystem:
                     ref.stop(block=left() > 0, timeout=left())
         # workers had their cancel; those that ignore it are daemon threads, left behind after
         # the same grace a cancelled run gets
-        self._loop.stop(min(left(), self._cancel_deadline))
-        self._pool.shutdown(min(left(), self._cancel_deadline))
+        self._executor.close(min(left(), self._cancel_deadline))
         self._timer.stop()
         if self._store is not None:  # after the bus stopped: every terminal is queued for writing
             self._store.close(max(left(), _STORE_CLOSE_FLOOR))
@@ -399,3 +408,18 @@ class RunSystem:
     @property
     def closed(self) -> bool:
         return self._closed
+
+
+def _executor(spec: str | Executor, workers: int) -> Executor:
+    """The executor ``RunSystem(executor=spec)`` names: built-in ``local``, an entry point, or an object."""
+    if isinstance(spec, str):
+        if spec == "local":
+            return LocalExecutor(workers)
+        factory = load(EXECUTORS, spec, "executor")
+        if not callable(factory):
+            raise TypeError(f"the executor entry point {spec!r} is not callable")
+        made: ExecutorFactory = factory
+        spec = made(workers)
+    if not isinstance(spec, Executor):
+        raise TypeError(f"executor must be 'local', an executor name or an Executor, got {type(spec).__name__}")
+    return spec

@@ -29,8 +29,12 @@ from .events import (
     TerminalState,
     TextDelta,
 )
+from .wire import GAP_REASON_DROPPED, GAP_REASON_RETENTION, RUN_STATES, RunState
 
 __all__ = [
+    "GAP_REASON_DROPPED",
+    "GAP_REASON_RETENTION",
+    "RUN_STATES",
     "TERMINAL_STATES",
     "TERMINAL_STATE_OF",
     "TERMINAL_TYPES",
@@ -49,6 +53,7 @@ __all__ = [
     "RunMilestone",
     "RunProgress",
     "RunStarted",
+    "RunState",
     "StepFinished",
     "StepStarted",
     "StreamGap",

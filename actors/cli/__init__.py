@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import sys
 
-__all__ = ["main"]
+from ._demo import demo_pipeline
+from ._live import exit_code, follow
+
+__all__ = ["demo_pipeline", "exit_code", "follow", "main"]
 
 
 def main() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from .._context import RunContext
+from runwire.actors import RunContext
 
 __all__ = ["demo_pipeline"]
 

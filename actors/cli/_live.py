@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from runwire.protocol import RunEvent, dump_event
 
 if TYPE_CHECKING:
-    from .._handle import RunHandle
+    from runwire.actors import RunHandle
 
 __all__ = ["EXIT_CODES", "exit_code", "follow", "milestone_line"]
 

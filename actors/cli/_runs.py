@@ -22,9 +22,9 @@ from typing import Annotated, Any, NoReturn, cast
 
 import typer
 
+from runwire.actors import RunSystem
 from runwire.protocol import RunEvent, parse_event
 
-from .._system import RunSystem
 from ..store import RUN_STATES, RunRecord, RunState, SqliteRunStore, StoreError, resolve_db_path
 
 __all__ = ["DataDir", "NoStore", "open_system", "register"]

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from ..store._paths import resolve_db_path
+from ..store import resolve_db_path
 from ._runs import DataDir, NoStore
 
 __all__ = ["register"]
@@ -50,8 +50,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Serve runs over MCP (stdio, or HTTP with --http: MCP, REST + SSE API, dashboard, AG-UI)."""
         try:
-            from runwire.actors.mcp._roots import PathError
-            from runwire.actors.mcp._run import run_stdio
+            from runwire.actors.mcp import PathError, run_stdio
 
             from ._serve_http import serve_http
         except ModuleNotFoundError as exc:

@@ -19,9 +19,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 
 from runwire.actors import RunSystem
-from runwire.actors.mcp import build_server, http_app
-from runwire.actors.mcp._inputs import prepare_inputs
-from runwire.actors.mcp._roots import Roots
+from runwire.actors.mcp import Roots, build_server, http_app, prepare_inputs
 
 __all__ = ["serve_http"]
 
@@ -40,7 +38,8 @@ def _rest_app(system: RunSystem, roots: Roots, **security: Any) -> Any | None:
         return None
 
     def confine(pipeline: str, inputs: Mapping[str, Any]) -> Mapping[str, Any]:
-        return prepare_inputs(pipeline, inputs, roots)
+        prepared: Mapping[str, Any] = prepare_inputs(pipeline, inputs, roots)
+        return prepared
 
     return runwire_app(system, prepare_inputs=confine, **security)
 

@@ -37,7 +37,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from runwire.actors import RunSystem
-    from runwire.actors.cli._live import exit_code, follow
+    from runwire.actors.cli import exit_code, follow
     from runwire.actors.llms_txt import LlmsTxtError, options_from_inputs
 
     inputs: dict[str, JsonValue] = {

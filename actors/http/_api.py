@@ -18,7 +18,7 @@ import anyio.to_thread
 from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import FileResponse, Response
 
-from runwire.actors import RunHandle, RunSystem
+from runwire.actors import RunHandle, RunSystem, RunwireError
 from runwire.actors.ext import pipelines, resolve_pipeline
 from runwire.protocol import Artifact, RunEvent
 
@@ -49,7 +49,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 _EVENTS_DOC = {"content": {SSE: {"schema": {"$ref": "#/components/schemas/RunEvent"}}}}
 
 
-class BadRequest(ValueError):
+class BadRequest(RunwireError, ValueError):
     """A client mistake the models cannot catch (a bad cursor header, an unknown pipeline): 400."""
 
 

@@ -5,10 +5,12 @@ Every message is one line, meant for the user as is, and names the offending val
 
 from __future__ import annotations
 
+from runwire.actors import RunwireError
+
 __all__ = ["LlmsTxtError", "OutputError", "SourceError"]
 
 
-class LlmsTxtError(ValueError):
+class LlmsTxtError(RunwireError, ValueError):
     """Bad input to the llms.txt generator; raised before anything is written."""
 
 

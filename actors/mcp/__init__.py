@@ -9,10 +9,22 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["HTTPServerThread", "build_server", "http_app", "run_http", "run_stdio"]
+__all__ = [
+    "HTTPServerThread",
+    "PathError",
+    "Roots",
+    "build_server",
+    "http_app",
+    "prepare_inputs",
+    "run_http",
+    "run_stdio",
+]
 
 _WHERE = {
     "HTTPServerThread": "._http",
+    "PathError": "._roots",
+    "Roots": "._roots",
+    "prepare_inputs": "._inputs",
     "build_server": "._server",
     "http_app": "._http",
     "run_http": "._run",

@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .._pipelines import available, resolve
+from runwire.actors.ext import pipelines as available
+from runwire.actors.ext import resolve_pipeline as resolve
+
 from ._roots import Roots, is_remote_url
 
 __all__ = ["LLMS_TXT", "prepare_inputs", "resolve_pipeline"]

@@ -19,6 +19,7 @@ from mcp.server.mcpserver import Context
 from mcp.shared.exceptions import MCPDeprecationWarning
 from mcp_types import LoggingLevel
 
+from runwire.actors import RunHandle
 from runwire.protocol import (
     TERMINAL_TYPES,
     Artifact,
@@ -32,7 +33,6 @@ from runwire.protocol import (
     RunStarted,
 )
 
-from .._handle import RunHandle
 from ._protocol import LogLevels
 
 __all__ = ["ProgressRelay", "relay_until_terminal"]

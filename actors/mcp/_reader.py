@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import anyio
 import anyio.to_thread
 
+from runwire.actors import RunSystem
 from runwire.protocol import TERMINAL_STATE_OF, TERMINAL_TYPES, RunEvent
 
-from .._system import RunSystem
 from ._views import EventsPage, RunState, event_json
 
 __all__ = ["MAX_LIMIT", "MAX_WAIT_S", "Slice", "read_events", "read_log", "read_slice"]

@@ -16,9 +16,9 @@ import anyio.to_thread
 from mcp.server.mcpserver import MCPServer
 from mcp.shared.exceptions import MCPError
 
+from runwire.actors import RunwireError
 from runwire.protocol import Artifact, ArtifactPartial, dump_event
 
-from .._errors import RunwireError
 from ._reader import MAX_LIMIT, read_log
 from ._roots import PathError
 from ._state import ServerState

@@ -13,6 +13,8 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from runwire.actors import RunwireError
+
 __all__ = ["PathError", "Roots", "is_remote_url"]
 
 # Remote git sources are not paths; ``file://`` URLs are, and are confined like any path.
@@ -21,7 +23,7 @@ _FILE_URL = re.compile(r"^file://", re.IGNORECASE)
 _MAX_PATH = 4096
 
 
-class PathError(ValueError):
+class PathError(RunwireError, ValueError):
     """A client-supplied path is malformed or outside the allowed roots."""
 
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import anyio
 
-from .._system import RunSystem
+from runwire.actors import RunSystem
+
 from ._http import LOOPBACK, http_app, serve_http
 from ._roots import Roots
 from ._server import build_server

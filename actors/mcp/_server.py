@@ -21,8 +21,8 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.subscriptions import InMemorySubscriptionBus
 
 import runwire
+from runwire.actors import RunSystem
 
-from .._system import RunSystem
 from ._protocol import LogLevels, install_protocol_handlers
 from ._resources import register_resources
 from ._roots import Roots

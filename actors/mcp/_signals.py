@@ -22,12 +22,10 @@ import anyio.abc
 import anyio.to_thread
 from mcp.server.subscriptions import ResourceUpdated, SubscriptionBus
 
+from runwire.actors import RunHandle, RunSystem, RunwireError
+from runwire.actors.ext import loop_waker
 from runwire.protocol import TERMINAL_TYPES, Artifact, RunEvent
 
-from .._errors import RunwireError
-from .._handle import RunHandle
-from .._subscription import loop_waker
-from .._system import RunSystem
 from ._views import RUNS_URI, run_uri
 
 __all__ = ["SignalHub", "connection_of", "run_id_of"]

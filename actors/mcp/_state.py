@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from mcp.server.mcpserver.exceptions import ToolError
 
-from .._errors import RunwireError
-from .._system import RunSystem
+from runwire.actors import RunSystem, RunwireError
+
 from ._protocol import LogLevels
 from ._roots import Roots
 from ._signals import SignalHub

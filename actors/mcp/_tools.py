@@ -19,10 +19,10 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
+from runwire.actors import RunHandle
+from runwire.actors.ext import pipelines as available
 from runwire.protocol import RunCompleted, RunEvent, RunFailed
 
-from .._handle import RunHandle
-from .._pipelines import available
 from ._inputs import LLMS_TXT, prepare_inputs, resolve_pipeline
 from ._progress import relay_until_terminal
 from ._reader import MAX_LIMIT, MAX_WAIT_S, read_events

@@ -11,9 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
+from runwire.actors import RunInfo
 from runwire.protocol import RunEvent
-
-from .._info import RunInfo
 
 __all__ = [
     "CancelOutcome",

@@ -13,14 +13,12 @@ import contextlib
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING
 
+from runwire.actors import EventStream, UnknownRunError
+from runwire.actors.ext import Policy
 from runwire.protocol import RunEvent
 
-from .._errors import UnknownRunError
-from .._subscription import EventStream, Policy
-
 if TYPE_CHECKING:
-    from .._handle import RunHandle
-    from .._system import RunSystem
+    from runwire.actors import RunHandle, RunSystem
 
 __all__ = ["LoopEventStream", "loop_events"]
 

@@ -14,15 +14,15 @@ from typing import TYPE_CHECKING, Any
 
 import pykka
 
+from runwire.actors import RunHandle, RunTimeoutError
+from runwire.actors.ext import Policy
 from runwire.protocol import RunEvent
 
-from .._errors import RunTimeoutError
-from .._handle import RunHandle
-from .._subscription import Policy
 from ._messages import CancelLoop
 
 if TYPE_CHECKING:
-    from .._system import RunSystem
+    from runwire.actors import RunSystem
+
     from ._events import LoopEventStream
 
 __all__ = ["LoopHandle"]
@@ -31,14 +31,20 @@ __all__ = ["LoopHandle"]
 class LoopHandle(RunHandle):
     """What ``system.loop(...)`` returns: the loop run's handle, plus child-first cancellation."""
 
-    __slots__ = ("_runner", "_stop")
+    __slots__ = ("_released", "_runner", "_stop")
 
     def __init__(
-        self, system: RunSystem, handle: RunHandle, runner: pykka.ActorRef[Any], stop: threading.Event
+        self,
+        system: RunSystem,
+        handle: RunHandle,
+        runner: pykka.ActorRef[Any],
+        stop: threading.Event,
+        released: threading.Event,
     ) -> None:
         super().__init__(system, handle._record)
         self._runner = runner
         self._stop = stop
+        self._released = released
 
     def __repr__(self) -> str:
         return f"<LoopHandle {self.run_id} pipeline={self.pipeline!r}>"
@@ -52,11 +58,11 @@ class LoopHandle(RunHandle):
         """Non-blocking half of :meth:`cancel`: once this returns, no new step starts."""
         if self._record.terminal.done():
             return
-        self._record.cancel_hook = None  # this is the child-first path already
         self._stop.set()  # before the message: a decision or terminal already queued sees it
         try:
             self._runner.tell(CancelLoop(reason))
         except pykka.ActorDeadError:  # the runner is gone: cancel the loop run directly
+            self._released.set()  # past the cancel hook, which would send it here again
             with contextlib.suppress(RunTimeoutError):
                 super().cancel(reason, timeout=0)
 

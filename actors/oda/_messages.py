@@ -9,9 +9,8 @@ from dataclasses import dataclass
 
 from pydantic import JsonValue
 
+from runwire.actors import RunContext
 from runwire.protocol import RunEvent
-
-from .._context import RunContext
 
 __all__ = ["CancelLoop", "DeadlineReached", "Decided", "LoopEnded", "LoopOutcome", "Pause", "StartLoop", "Terminal"]
 

@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 import pykka
 
+from runwire.actors import Cancelled, RunTimeoutError, UnknownRunError
 from runwire.actors.ext import tell_quietly
 from runwire.protocol import RunEvent, StepFinished, StepStarted
 
-from .._errors import Cancelled, RunTimeoutError, UnknownRunError
 from ._messages import CancelLoop, DeadlineReached, Decided, LoopEnded, LoopOutcome, Pause, StartLoop, Terminal
 from ._thinker import Thinker
 from ._types import (
@@ -40,9 +40,7 @@ from ._types import (
 )
 
 if TYPE_CHECKING:
-    from .._context import RunContext
-    from .._handle import RunHandle
-    from .._system import RunSystem
+    from runwire.actors import RunContext, RunHandle, RunSystem
 
 __all__ = ["StepRunnerActor"]
 
@@ -71,6 +69,7 @@ class StepRunnerActor(pykka.ThreadingActor):
         budget: Budget,
         policy: StepFailurePolicy,
         stop: threading.Event,
+        released: threading.Event,
         loop_run_id: str,
     ) -> None:
         super().__init__()
@@ -78,6 +77,7 @@ class StepRunnerActor(pykka.ThreadingActor):
         self._budget = budget
         self._policy = policy
         self._stop_flag = stop  # set by cancel() callers *before* their CancelLoop is queued
+        self._released = released  # set once no step runs: the loop run's cancel hook lets cancels through
         self._loop_run_id = loop_run_id
         me = self.actor_ref
         self._thinker = Thinker(loop_run_id[:8], observe, decide, lambda msg: tell_quietly(me, msg))
@@ -293,6 +293,7 @@ class StepRunnerActor(pykka.ThreadingActor):
         if self._cancel_reason is None or self._loop_cancel_sent or self._current is not None:
             return
         self._loop_cancel_sent = True
+        self._released.set()  # before the cancel: the loop run's cancel hook must not route it back here
         with contextlib.suppress(UnknownRunError, RunTimeoutError):
             self._system.handle(self._loop_run_id).cancel(self._cancel_reason, timeout=0)
 

@@ -17,17 +17,16 @@ from typing import TYPE_CHECKING, Any
 import pykka
 from pydantic import JsonValue
 
+from runwire.actors import Cancelled, RunContext
 from runwire.actors.ext import tell_quietly
 
-from .._context import RunContext
-from .._errors import Cancelled
 from ._handle import LoopHandle
 from ._messages import DeadlineReached, LoopEnded, LoopOutcome, StartLoop
 from ._runner import StepRunnerActor
 from ._types import Budget, LoopError, LoopState, StepFailurePolicy, check_policy
 
 if TYPE_CHECKING:
-    from .._system import RunSystem
+    from runwire.actors import RunSystem
 
 __all__ = ["start_loop"]
 
@@ -60,22 +59,27 @@ def start_loop(
     rid = run_id if run_id is not None else uuid.uuid4().hex
     if not rid:
         raise ValueError("run_id must be a non-empty string")
-    stop = threading.Event()
-    runner = StepRunnerActor.start(system, observe, decide, budget=budget, policy=policy, stop=stop, loop_run_id=rid)
+    stop, released = threading.Event(), threading.Event()
+    runner = StepRunnerActor.start(
+        system, observe, decide, budget=budget, policy=policy, stop=stop, released=released, loop_run_id=rid
+    )
     try:
         handle = system.start(_loop_pipeline(runner, budget.deadline), inputs, run_id=rid, name=name)
     except BaseException:
         runner.stop(block=False)
         raise
     handle.on_terminal(lambda event: tell_quietly(runner, LoopEnded(event)))
-    loop = LoopHandle(system, handle, runner, stop)
+    loop = LoopHandle(system, handle, runner, stop, released)
 
-    # any cancel of the loop run (a plain RunHandle, MCP's cancel_run, system.close) is child-first
+    # Every cancel of the loop run (a plain RunHandle, MCP's cancel_run, system.close; any number,
+    # any thread) is child-first: it goes to the StepRunner until no step runs any more.
     def child_first(reason: str) -> bool:
+        if released.is_set():
+            return False  # the step has ended: the loop run itself may be cancelled now
         loop.request_cancel(reason)
         return True
 
-    handle._record.cancel_hook = child_first
+    handle.set_cancel_hook(child_first)
     return loop
 
 

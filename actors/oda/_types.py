@@ -13,9 +13,8 @@ from typing import Any, Literal, TypeAlias
 
 from pydantic import JsonValue
 
+from runwire.actors import RunwireError
 from runwire.protocol import RunEvent
-
-from .._errors import RunwireError
 
 __all__ = [
     "Act",

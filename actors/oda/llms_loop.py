@@ -39,8 +39,8 @@ from ._start import start_loop
 from ._types import Act, Budget, Finish, LoopError, LoopState
 
 if TYPE_CHECKING:
-    from .._context import RunContext
-    from .._system import RunSystem
+    from runwire.actors import RunContext, RunSystem
+
     from ._handle import LoopHandle
 
 __all__ = ["Observation", "decide", "observe", "section_step", "start_llms_txt_loop"]

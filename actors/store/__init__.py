@@ -17,6 +17,7 @@ from ._api import (
     RunStore,
     WriteErrorListener,
 )
+from ._attach import open_system_store
 from ._errors import StoreClosedError, StoreError, StoreWriteError
 from ._paths import DB_FILENAME, ENV_DATA_DIR, resolve_data_dir, resolve_db_path
 from ._schema import CURRENT_VERSION as SCHEMA_VERSION
@@ -40,6 +41,7 @@ __all__ = [
     "StoreError",
     "StoreWriteError",
     "WriteErrorListener",
+    "open_system_store",
     "resolve_data_dir",
     "resolve_db_path",
 ]

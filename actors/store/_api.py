@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, NamedTuple, Protocol, TypeAlias, runtime_checkable
 
-from runwire.protocol import TERMINAL_STATES, RunEvent, parse_event
+from runwire.protocol import RUN_STATES, TERMINAL_STATES, RunEvent, RunState, parse_event
 
 from ._errors import StoreError
 
@@ -26,8 +26,6 @@ __all__ = [
     "WriteErrorListener",
 ]
 
-RunState: TypeAlias = Literal["pending", "running", "completed", "failed", "cancelled"]
-RUN_STATES: frozenset[str] = frozenset({"pending", "running", "completed", "failed", "cancelled"})
 ACTIVE_STATES: frozenset[str] = frozenset({"pending", "running"})
 
 Durability: TypeAlias = Literal["off", "normal", "full"]

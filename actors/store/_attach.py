@@ -13,7 +13,9 @@ stored, except its terminal: a run the store shows as ended always has its termi
 terminal alone, small, is written once more when the run ends; it also marks the run ended, in
 one transaction). A replay declares the events in between with one ``stream.gap``.
 
-Imported only when ``RunSystem(store=...)`` is given: ``import runwire.actors`` loads no SQLite.
+The system finds it through the ``runwire.stores`` entry point (``open_system_store``) or a
+store's ``attach``: ``import runwire.actors`` loads no SQLite. It is the one implementation of
+``runwire.actors.ext.SystemStore`` today; any ``RunStore`` (e.g. PostgreSQL) can reuse it.
 """
 
 from __future__ import annotations
@@ -21,30 +23,26 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
-from runwire.protocol import TERMINAL_TYPES, RunEvent
+from runwire.actors import RunHandle, RunInfo
+from runwire.actors.ext import FULL, OK, FailRun, NewRun, Sink
+from runwire.protocol import TERMINAL_TYPES, RunEvent, RunState
 
-from .._subscription import FULL, OK, Sink
-from ._api import RunState, RunStore
+from ._api import RunStore
 from ._errors import StoreError
 from ._replay import StoredRunHandle, fill_gap, stored_info, stored_pages
 
 if TYPE_CHECKING:
-    from .._handle import RunHandle
-    from .._info import RunInfo
-    from .._record import RunRecord
-    from .._system import RunSystem
+    from runwire.actors import RunSystem
 
-__all__ = ["WINDOW", "DurableSink", "StoreBinding", "StoreSpec"]
+__all__ = ["WINDOW", "DurableSink", "StoreBinding", "open_system_store"]
 
 _log = logging.getLogger("runwire.store")
 
 WINDOW: Final = 16_384  # events of one run enqueued but not yet committed before its producer waits
 GAP_WAIT: Final = 10.0  # seconds a gap fill waits for the events it needs to be committed
-
-StoreSpec = RunStore | str | os.PathLike[str]
 
 
 class DurableSink(Sink):
@@ -144,7 +142,7 @@ class DurableSink(Sink):
 class StoreBinding:
     """What a RunSystem holds of its store: the store, its listeners, the durable sinks."""
 
-    def __init__(self, store: RunStore, owned: bool, fail_run: Callable[[str, str], None]) -> None:
+    def __init__(self, store: RunStore, owned: bool, fail_run: FailRun) -> None:
         self.store = store
         self.owned = owned
         self._fail_run = fail_run
@@ -155,15 +153,10 @@ class StoreBinding:
         ]
 
     @classmethod
-    def open(cls, spec: StoreSpec, fail_run: Callable[[str, str], None]) -> StoreBinding:
-        """Open (a path, or "default": the data dir) or adopt a store, and recover dead runs once."""
-        if isinstance(spec, str | os.PathLike):
-            store: RunStore = _open_path(None if spec == "default" else spec)
-            owned = True
-        elif isinstance(spec, RunStore):
-            store, owned = spec, False
-        else:
-            raise TypeError(f"store must be a RunStore, a path or 'default', got {type(spec).__name__}")
+    def open(cls, store: RunStore, owned: bool, fail_run: FailRun) -> StoreBinding:
+        """Bind ``store`` to one system (``owned``: closed with it), and recover dead runs once."""
+        if not isinstance(store, RunStore):
+            raise TypeError(f"store must be a RunStore, got {type(store).__name__}")
         binding = cls(store, owned, fail_run)
         try:
             recovered = store.recover()
@@ -182,19 +175,17 @@ class StoreBinding:
         if self.store.get_run(run_id) is not None:
             raise ValueError(f"a run with run_id {run_id!r} already exists in the run store")
 
-    def create(self, record: RunRecord) -> DurableSink:
+    def create(self, run: NewRun) -> DurableSink:
         """Record the run (before any of its events) and return the sink to subscribe for it.
 
         Call it after the run is admitted: a store that cannot take the run fails it.
         """
-        sink = DurableSink(self, record.run_id)
-        self._sinks[record.run_id] = sink  # first: a failed create is reported on the writer thread
+        sink = DurableSink(self, run.run_id)
+        self._sinks[run.run_id] = sink  # first: a failed create is reported on the writer thread
         try:
-            self.store.create_run(
-                record.run_id, record.pipeline_name, record.inputs, record.parent_run_id, record.created_at
-            )
+            self.store.create_run(run.run_id, run.pipeline, run.inputs, run.parent_run_id, run.created_at)
         except Exception as exc:  # e.g. the store was closed under the system
-            self.write_failed([record.run_id], exc)
+            self.write_failed([run.run_id], exc)
         return sink
 
     def forget(self, sink: DurableSink) -> None:
@@ -301,3 +292,14 @@ def _open_path(path: str | os.PathLike[str] | None) -> RunStore:
             raise exc from None
         _log.warning("run store opened read-only (%s): stored runs are readable, new runs will fail", exc)
         return store
+
+
+def open_system_store(target: str, fail_run: FailRun) -> StoreBinding:
+    """The ``runwire.stores`` entry point for ``sqlite``: a path, ``sqlite://PATH`` or ``"default"``.
+
+    ``sqlite:///abs/file.db`` and ``sqlite://rel/file.db`` name files; ``sqlite://`` alone or
+    ``"default"`` is the data dir's file. The system owns the store: it is closed at ``close()``.
+    """
+    path = target.removeprefix("sqlite://") if target.lower().startswith("sqlite://") else target
+    store = _open_path(None if path in ("", "default") else os.path.expanduser(path))
+    return StoreBinding.open(store, True, fail_run)

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from runwire.actors import RunwireError
+
 __all__ = ["StoreClosedError", "StoreError", "StoreWriteError"]
 
 
-class StoreError(Exception):
+class StoreError(RunwireError):
     """Anything the store cannot do, said in words, with the file it concerns.
 
     Raw ``sqlite3`` errors never leave the store: they are wrapped (kept as ``__cause__``) so a

@@ -13,16 +13,13 @@ from typing import TYPE_CHECKING, Any, Final
 
 from pydantic import JsonValue
 
-from runwire.protocol import RunEvent, StreamGap
+from runwire.actors import RunHandle, RunInfo, RunwireError
+from runwire.protocol import GAP_REASON_RETENTION, RunEvent, StreamGap
 
-from .._bus import GAP_REASON_RETENTION
-from .._errors import RunwireError
-from .._handle import RunHandle
-from .._info import RunInfo
 from ._api import RunRecord, RunStore
 
 if TYPE_CHECKING:
-    from .._system import RunSystem
+    from runwire.actors import RunSystem
 
 __all__ = ["GAP_REASON_NOT_STORED", "PAGE", "StoredRunHandle", "fill_gap", "stored_info", "stored_pages"]
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from runwire.protocol import RunEvent, parse_event
 
@@ -26,6 +26,11 @@ from ._paths import resolve_db_path
 from ._reads import Readers
 from ._schema import MAX_SEQ, prepare_schema
 from ._writer import STOP, Barrier, Job, Writer
+
+if TYPE_CHECKING:
+    from runwire.actors.ext import FailRun
+
+    from ._attach import StoreBinding
 
 __all__ = ["SqliteRunStore"]
 
@@ -96,6 +101,12 @@ class SqliteRunStore:
         self._readers = Readers(self._path, busy_timeout=busy_timeout, read_only=read_only, immutable=self._immutable)
         self._writer.start()
         atexit.register(self.close)
+
+    def attach(self, fail_run: FailRun) -> StoreBinding:
+        """``RunSystem(store=this)``: bind to that system, which leaves this store open at its close."""
+        from ._attach import StoreBinding
+
+        return StoreBinding.open(self, False, fail_run)
 
     def _open(
         self, durability: Durability, busy_timeout: float, read_only: bool, max_db_bytes: int | None

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runwire.actors import RunContext, RunSystem, RunTimeoutError
+from runwire.actors import RunContext, RunHandle, RunSystem, RunTimeoutError
 from runwire.actors.oda import Act, LoopState, Retry, StepFailurePolicy
 from runwire.protocol import RunEvent
 
@@ -229,3 +229,35 @@ def test_cancel_right_after_start_starts_no_step_after_it(system: RunSystem) -> 
         assert count <= 1  # at most the one a decision had already started
         assert loop.runner.actor_stopped.wait(WAIT)
         assert len(children(system, loop)) == count
+
+
+def test_child_first_cancel_holds_for_concurrent_cancels_through_any_handle(system: RunSystem) -> None:
+    """Eight cancels at once, through plain handles and the loop's, while the StepRunner is held:
+    none may end the loop run before its running step (the old hook was taken by the first
+    cancel and the others went straight to the loop run). Order is read by seq in the loop's log."""
+    gate = Gate()
+    loop = system.loop(None, lambda state: Act(gate, name="long"))
+    assert gate.entered.wait(WAIT)
+    handles = [system.handle(loop.run_id) if i % 2 else loop for i in range(8)]
+    barrier = threading.Barrier(len(handles))
+    results: list[RunEvent] = []
+
+    def cancel(handle: RunHandle) -> None:
+        barrier.wait(WAIT)
+        results.append(handle.cancel(f"caller {threading.get_ident()}", timeout=WAIT))
+
+    with held(loop):  # every cancel is queued behind the Pause: a direct one would end the loop now
+        threads = [threading.Thread(target=cancel, args=(h,)) for h in handles]
+        for thread in threads:
+            thread.start()
+        wait_for_mail(loop, len(handles))  # every cancel reached the StepRunner; none ended the loop run
+        assert not _ended(system, loop.run_id)
+    for thread in threads:
+        thread.join(WAIT)
+    assert len(results) == len(handles) and all(r is results[0] for r in results)
+    events = assert_loop_well_formed(system, loop)
+    finished = [e for e in events if e.type == "step.finished"]
+    assert len(finished) == 1 and finished[0].outcome == "cancelled"
+    assert finished[0].seq < results[0].seq and results[0].type == "run.cancelled"
+    assert terminal_types(children(system, loop)) == ["run.cancelled"]
+    assert loop.cancel("once more", timeout=WAIT) is results[0]  # and again, later: a no-op

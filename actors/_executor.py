@@ -1,0 +1,110 @@
+"""The executor seam: where a run's pipeline executes.
+
+The RunActor decides *when* (start, cancel, abandon at the deadline); an executor decides
+*where*. The local one runs sync pipelines on a bounded thread pool and async ones on one event
+loop; a Ray executor is the next. Whatever the executor, the run's outcome reaches the system
+the same way: the job itself reports it when it returns, so an executor only has to run it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeAlias, runtime_checkable
+
+from ._workers import AsyncLoop, TaskRef, WorkerPool
+
+__all__ = ["Executor", "ExecutorFactory", "Job", "LocalExecutor"]
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One run's pipeline, ready to execute.
+
+    ``is_async`` False: ``call()`` runs the pipeline to its end on the calling thread.
+    ``is_async`` True: ``call()`` returns a coroutine to run on an event loop; cancelling its
+    task is how a cancel reaches it. Either way ``call`` reports the outcome itself and never raises.
+    """
+
+    run_id: str
+    is_async: bool
+    call: Callable[[], Any]
+
+    def coroutine(self) -> Coroutine[Any, Any, None]:
+        """The async job's coroutine (``is_async`` only)."""
+        coro: Coroutine[Any, Any, None] = self.call()
+        return coro
+
+
+@runtime_checkable
+class Executor(Protocol):
+    """Where pipelines run. Called from the RunActor's thread: no method may block on a run."""
+
+    def start(self, job: Job) -> None:
+        """Run ``job`` soon (now, or queued behind others while capacity is used)."""
+        ...
+
+    def cancel(self, run_id: str) -> None:
+        """The run was cancelled: interrupt it where the executor can (cancel an async task).
+
+        Sync pipeline code also sees its run's cancel flag at its next emit or check.
+        """
+        ...
+
+    def abandon(self, run_id: str) -> bool:
+        """The cancelled run ignored its deadline: stop counting it against capacity (the run
+        is already ``run.cancelled``; its code may go on until it returns). False: it never ran
+        (still queued, or cancelled before its first step), so there is nothing to abandon."""
+        ...
+
+    def close(self, timeout: float) -> None:
+        """The system is closing: stop running jobs within ``timeout`` s and release resources."""
+        ...
+
+
+ExecutorFactory: TypeAlias = Callable[[int], Executor]
+"""What a ``runwire.executors`` entry point names: ``factory(workers)`` -> an Executor."""
+
+
+class LocalExecutor:
+    """This process: ``workers`` threads for sync pipelines, one asyncio loop for async ones."""
+
+    def __init__(self, workers: int) -> None:
+        self._pool = WorkerPool(workers)
+        self._loop = AsyncLoop()
+        self._tasks: dict[str, TaskRef] = {}
+        self._lock = threading.Lock()  # guards _tasks: start on the actor, done on the loop
+
+    def start(self, job: Job) -> None:
+        if not job.is_async:
+            self._pool.submit(job.run_id, job.call)
+            return
+        run_id = job.run_id
+
+        async def run() -> None:
+            try:
+                await job.coroutine()
+            finally:
+                with self._lock:
+                    self._tasks.pop(run_id, None)
+
+        with self._lock:
+            self._tasks[run_id] = self._loop.spawn(run())
+
+    def cancel(self, run_id: str) -> None:
+        with self._lock:
+            task = self._tasks.get(run_id)
+        if task is not None:
+            task.cancel()  # non-blocking: cancels the task on its loop
+
+    def abandon(self, run_id: str) -> bool:
+        with self._lock:
+            task = self._tasks.get(run_id)
+        if task is not None:
+            return not task.finished()
+        return self._pool.abandon(run_id)
+
+    def close(self, timeout: float) -> None:
+        self._loop.stop(timeout)
+        self._pool.shutdown(timeout)
