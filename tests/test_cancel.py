@@ -18,6 +18,12 @@ from runwire.actors import Cancelled, RunContext, RunSystem, RunTimeoutError
 from .helpers import LogWatcher, assert_well_formed, blocker, collect, paused
 
 
+@pytest.fixture
+def system(backend_system: RunSystem) -> RunSystem:
+    """Every back-end pair (tests/backends.py) keeps these guarantees."""
+    return backend_system
+
+
 def test_cancelled_is_in_the_log_before_cancel_returns(system: RunSystem) -> None:
     started = threading.Event()
 

@@ -7,12 +7,20 @@ import sys
 import threading
 from typing import Any
 
+import pytest
+
 from runwire.actors import RunContext, RunSystem
 from runwire.actors._outbox import Outbox
 from runwire.actors._signals import CancelFlag
 from runwire.protocol import RunLog
 
 from .helpers import assert_well_formed, collect
+
+
+@pytest.fixture
+def system(backend_system: RunSystem) -> RunSystem:
+    """Every back-end pair (tests/backends.py) keeps these guarantees."""
+    return backend_system
 
 
 def test_emits_after_the_terminal_are_dropped_and_counted(system: RunSystem) -> None:

@@ -5,12 +5,19 @@ from __future__ import annotations
 import contextlib
 import threading
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from runwire.actors import RunContext, RunSystem
 
 from .helpers import assert_well_formed, collect, paused
+
+
+@pytest.fixture
+def system(backend_system: RunSystem) -> RunSystem:
+    """Every back-end pair (tests/backends.py) keeps these guarantees."""
+    return backend_system
 
 
 def test_seq_from_one_no_gaps_started_first_terminal_last(system: RunSystem) -> None:

@@ -16,6 +16,12 @@ from runwire.actors import RunContext, RunSystem
 from .helpers import assert_well_formed, blocker, collect, paused
 
 
+@pytest.fixture
+def system(backend_system: RunSystem) -> RunSystem:
+    """Every back-end pair (tests/backends.py) keeps these guarantees."""
+    return backend_system
+
+
 def _shard(system: RunSystem, handle: Any) -> Any:
     return system._shards[handle._record.shard]
 

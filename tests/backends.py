@@ -1,0 +1,59 @@
+"""The back-ends the guarantee suite runs on: every store and executor must keep the same promises.
+
+``system_factory`` is parametrised over (store, executor) pairs: no store, a SQLite file, the toy
+in-memory store of docs/extending.md, each with the local executor, and the toy thread-per-run
+executor without a store (not the full cross product: the store and the executor are independent
+seams, and each pair costs a pass of the suite). A PostgreSQL store or a Ray executor is one more
+entry in ``BACKENDS``. A guarantee test takes it through a module-level ``system`` fixture::
+
+    @pytest.fixture
+    def system(backend_system: RunSystem) -> RunSystem:
+        return backend_system
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from itertools import count
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from runwire.actors import RunSystem
+from runwire.actors.ext import Executor
+
+from .extensions.toys import MemoryStore, ThreadExecutor
+
+STORES: dict[str, Callable[[Path], object | None]] = {
+    "none": lambda tmp: None,
+    "sqlite": lambda tmp: tmp / "runs.db",
+    "toy": lambda tmp: MemoryStore(),
+}
+EXECUTORS: dict[str, Callable[[], str | Executor]] = {"local": lambda: "local", "toy": ThreadExecutor}
+BACKENDS = [("none", "local"), ("sqlite", "local"), ("toy", "local"), ("none", "toy")]
+
+SystemFactory = Callable[..., RunSystem]
+
+
+@pytest.fixture(params=BACKENDS, ids=[f"{store}-{executor}" for store, executor in BACKENDS])
+def system_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SystemFactory]:
+    """``system_factory(**options)``: a RunSystem on this back-end pair, closed after the test."""
+    store_name, executor_name = request.param
+    made = count()
+    with ExitStack() as stack:
+
+        def make(**options: Any) -> RunSystem:
+            store = STORES[store_name](tmp_path / f"store-{next(made)}")  # a file of its own per system
+            if isinstance(store, Path):
+                store.parent.mkdir(parents=True, exist_ok=True)
+            return stack.enter_context(RunSystem(store=store, executor=EXECUTORS[executor_name](), **options))
+
+        yield make
+
+
+@pytest.fixture
+def backend_system(system_factory: SystemFactory) -> RunSystem:
+    """The ``system`` fixture's settings, on each back-end pair."""
+    return system_factory(cancel_deadline=2.0)
