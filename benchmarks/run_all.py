@@ -25,6 +25,7 @@ BENCHMARKS = {
     "fanout": "One run, 1-64 subscribers, one deliberately slow under each policy.",
     "oda_chain": "ODA loop: 1,000 trivial steps, chain gap and steps/s, vs a 10 ms polling chain.",
     "llms_txt": "llms.txt over the stdlib: runwire (with/without subscriber) vs gitingest and repomix.",
+    "llms_quality": "llms.txt quality and size on httpx, the stdlib and ky, beside gitingest and repomix.",
     "mcp_stream": "Events/s and delay to a real MCP client over streamable HTTP vs in-process.",
     "http_stream": "Events/s and delay over SSE to a real HTTP client (httpx + httpx-sse, raw bytes) vs in-process.",
     "dspy_stream": "DSPy streaming: tokens/s and first-token latency through runwire vs dspy.streamify directly.",
@@ -59,7 +60,8 @@ def main(names: list[str]) -> None:
             f"## {name}\n\n{BENCHMARKS.get(name, '')}\n\n`python benchmarks/{name}.py` — {when}, {machine}\n\n"
             f"```\n{output}\n```\n"
         )
-    body = INTRO.format(repeats=repeats) + "\n" + "\n".join(sections[n] for n in BENCHMARKS if n in sections)
+    order = [n for n in BENCHMARKS if n in sections] + [n for n in sections if n not in BENCHMARKS]
+    body = INTRO.format(repeats=repeats) + "\n" + "\n".join(sections[n] for n in order)
     DOCS.write_text(body, encoding="utf-8")
     print(f"wrote {DOCS}")
 
