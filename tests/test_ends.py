@@ -6,6 +6,7 @@ Real systems, threads and event loops; no mocks. Waits are on events and termina
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -242,11 +243,15 @@ def test_close_timeout_bounds_the_whole_close_even_with_workers_that_never_stop(
         started.release()
         release.wait(60)
 
+    wake: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
+
     async def stubborn_async(ctx: RunContext) -> None:
+        freed = asyncio.Event()  # waits on the release itself (set from the test thread), not a timer
+        wake.append((asyncio.get_running_loop(), freed))
         started.release()
-        while not release.is_set():
+        while not freed.is_set():
             try:
-                await asyncio.sleep(0.05)
+                await freed.wait()
             except asyncio.CancelledError:
                 continue  # swallows its cancel
 
@@ -262,6 +267,9 @@ def test_close_timeout_bounds_the_whole_close_even_with_workers_that_never_stop(
         assert {h.wait(1).type for h in handles} == {"run.cancelled"}
     finally:
         release.set()
+        for loop, freed in wake:
+            with contextlib.suppress(RuntimeError):  # the system's loop may be closed by now
+                loop.call_soon_threadsafe(freed.set)
 
 
 def test_listing_runs_never_raises_for_a_run_that_expires_meanwhile() -> None:
