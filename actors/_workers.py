@@ -146,7 +146,11 @@ class AsyncLoop:
             except BaseException:  # a task's KeyboardInterrupt/SystemExit escapes run_forever:
                 _log.exception("a task stopped the runwire event loop; restarting it")
                 continue  # the loop keeps serving every other run
-            return  # stop() was called
+            if any(not t.done() for t in asyncio.all_tasks(self.loop)):
+                self.loop.call_soon(self._cancel_all_then_stop)  # spawned during the shutdown
+                continue
+            self.loop.close()  # stop() was called and every task ended
+            return
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> TaskRef:
         """Schedule a coroutine as a task without blocking the caller (no Future per task:
@@ -156,19 +160,33 @@ class AsyncLoop:
         return ref
 
     def stop(self, timeout: float = 5.0) -> None:
-        async def _cancel_all() -> None:
-            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+        """Cancel every task and stop the loop once they are done; wait at most ``timeout``.
 
+        The shutdown is plain callbacks on the loop, no coroutine: a coroutine scheduled just
+        before ``loop.stop`` may never start (``timeout=0``), and Python then prints "coroutine
+        was never awaited" on the user's stderr.
+        """
         if self.loop.is_closed():
             return
-        deadline = time.monotonic() + timeout  # one bound for both waits
-        done = asyncio.run_coroutine_threadsafe(_cancel_all(), self.loop)
-        with contextlib.suppress(Exception):
-            done.result(timeout=timeout)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(timeout=max(0.0, deadline - time.monotonic()))
-        if not self._thread.is_alive():
-            self.loop.close()
+        with contextlib.suppress(RuntimeError):  # the loop already closed itself
+            self.loop.call_soon_threadsafe(self._cancel_all_then_stop)
+        # past the timeout the loop thread is left behind as a daemon, as a stuck pool thread is:
+        # it still lets the cancelled tasks finish, then stops and closes the loop
+        self._thread.join(timeout=timeout)
+
+    def _cancel_all_then_stop(self) -> None:
+        tasks = [t for t in asyncio.all_tasks(self.loop) if not t.done()]
+        if not tasks:
+            self.loop.stop()
+            return
+        left = len(tasks)
+
+        def one_done(_: asyncio.Future[Any]) -> None:
+            nonlocal left
+            left -= 1
+            if left == 0:
+                self.loop.stop()
+
+        for task in tasks:
+            task.add_done_callback(one_done)
+            task.cancel()
