@@ -17,7 +17,6 @@ import contextlib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 import pykka
@@ -25,12 +24,12 @@ from pydantic import ValidationError
 
 from runwire.protocol import (
     TERMINAL_STATE_OF,
-    TERMINAL_STATES,
     RunCancelled,
     RunCompleted,
     RunEvent,
     RunFailed,
     RunStarted,
+    RunState,
 )
 
 from ._messages import (
@@ -48,21 +47,9 @@ from ._messages import Publish as BusPublish
 from ._record import RunRecord
 from ._shard import ShardActor, internal_failure
 
-__all__ = ["CompletionActor", "CompletionRunInfo", "RunState", "terminal_event"]
+__all__ = ["CompletionActor", "CompletionRunInfo", "terminal_event"]
 
 _log = logging.getLogger("runwire.completion")
-
-
-class RunState(StrEnum):
-    PENDING = "pending"
-    RUNNING = "running"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-    @property
-    def is_terminal(self) -> bool:
-        return self in TERMINAL_STATES
 
 
 _RANK = {"complete": 1, "fail": 2, "cancel": 3}
@@ -71,7 +58,7 @@ _RANK = {"complete": 1, "fail": 2, "cancel": 3}
 @dataclass(slots=True)
 class _Run:
     record: RunRecord
-    state: RunState = RunState.PENDING
+    state: RunState = "pending"
     candidate: Signal | None = None
     settle_pending: bool = False
     finish_reason: str | None = None
@@ -130,9 +117,9 @@ class CompletionActor(ShardActor):
 
     def _started(self, run_id: str) -> None:
         run = self._runs.get(run_id)
-        if run is None or run.state is not RunState.PENDING:
+        if run is None or run.state != "pending":
             return
-        run.state = RunState.RUNNING
+        run.state = "running"
         rec = run.record
         event = RunStarted(
             run_id=run_id, parent_run_id=rec.parent_run_id, step=rec.step, pipeline=rec.pipeline_name, inputs=rec.inputs
@@ -163,7 +150,7 @@ class CompletionActor(ShardActor):
             run.discarded += 1
             if _RANK[sig.kind] > _RANK[run.candidate.kind]:
                 run.candidate = sig
-        if not run.settle_pending and run.state is RunState.RUNNING:
+        if not run.settle_pending and run.state == "running":
             run.settle_pending = True
             self.actor_ref.tell(Settle(sig.run_id))
 
@@ -172,7 +159,7 @@ class CompletionActor(ShardActor):
         if run is None:
             return
         run.settle_pending = False
-        if run.terminal is not None or run.candidate is None or run.state is not RunState.RUNNING:
+        if run.terminal is not None or run.candidate is None or run.state != "running":
             return
         if run.record.cancel_requested.is_set():
             return  # a Cancel is queued behind us and outranks this candidate
@@ -181,7 +168,7 @@ class CompletionActor(ShardActor):
     def _decide(self, run: _Run, sig: Signal) -> None:
         rec = run.record
         event = terminal_event(rec, sig, run.finish_reason)
-        run.state = RunState(TERMINAL_STATE_OF[event.type])
+        run.state = TERMINAL_STATE_OF[event.type]
         run.terminal = event
         run.candidate = None
         try:

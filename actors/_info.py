@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from runwire.protocol import RunEvent
+from runwire.protocol import RunEvent, RunState
 
 __all__ = ["RunInfo"]
 
@@ -14,7 +14,7 @@ __all__ = ["RunInfo"]
 class RunInfo:
     run_id: str
     pipeline: str
-    state: str
+    state: RunState
     created_at: datetime
     parent_run_id: str | None
     step: int | None

@@ -74,7 +74,7 @@ def _run_info(record: RunRecord, comp: CompletionRunInfo, bus: BusRunInfo, runne
     return RunInfo(
         run_id=record.run_id,
         pipeline=record.pipeline_name,
-        state=comp.state.value,
+        state=comp.state,
         created_at=record.created_at,
         parent_run_id=record.parent_run_id,
         step=record.step,

@@ -20,14 +20,13 @@ from fastapi.responses import FileResponse, Response
 
 from runwire.actors import RunHandle, RunSystem, RunwireError
 from runwire.actors.ext import pipelines, resolve_pipeline
-from runwire.protocol import Artifact, RunEvent
+from runwire.protocol import Artifact, RunEvent, RunState
 
 from ._models import (
     ArtifactView,
     CancelRequest,
     Problem,
     RunPage,
-    RunState,
     RunView,
     StartedRun,
     StartRequest,

@@ -7,26 +7,23 @@ OpenAPI schema of an event and the JSON an SSE frame carries come from one decla
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from runwire.actors import RunInfo
-from runwire.protocol import RunEvent
+from runwire.protocol import RunEvent, RunState
 
 __all__ = [
     "ArtifactView",
     "CancelRequest",
     "Problem",
     "RunPage",
-    "RunState",
     "RunView",
     "StartRequest",
     "StartedRun",
     "run_view",
 ]
-
-RunState = Literal["pending", "running", "completed", "failed", "cancelled"]
 
 
 class StartRequest(BaseModel):
@@ -66,7 +63,7 @@ def run_view(info: RunInfo) -> RunView:
     return RunView(
         run_id=info.run_id,
         pipeline=info.pipeline,
-        state=info.state,  # type: ignore[arg-type]  # RunInfo.state is one of RunState's values
+        state=info.state,
         created_at=info.created_at,
         ended_at=None if terminal is None else terminal.ts,
         last_seq=info.last_seq,

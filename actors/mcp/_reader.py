@@ -16,9 +16,9 @@ import anyio
 import anyio.to_thread
 
 from runwire.actors import RunSystem
-from runwire.protocol import TERMINAL_STATE_OF, TERMINAL_TYPES, RunEvent
+from runwire.protocol import TERMINAL_STATE_OF, TERMINAL_TYPES, RunEvent, RunState
 
-from ._views import EventsPage, RunState, event_json
+from ._views import EventsPage, event_json
 
 __all__ = ["MAX_LIMIT", "MAX_WAIT_S", "Slice", "read_events", "read_log", "read_slice"]
 
@@ -75,7 +75,7 @@ async def read_slice(system: RunSystem, run_id: str, after_seq: int, limit: int,
     last = events[-1].seq if events else after_seq
     ended = info.terminal is not None and last >= info.last_seq
     done = bool(events and events[-1].type in TERMINAL_TYPES) or ended
-    state: RunState = info.state  # type: ignore[assignment]  # one of RunState's values
+    state: RunState = info.state
     if events and events[-1].type in TERMINAL_TYPES:
         state = TERMINAL_STATE_OF[events[-1].type]
     return Slice(events=events, next_after_seq=last, done=done, state=state)

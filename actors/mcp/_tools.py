@@ -21,7 +21,7 @@ from pydantic import Field
 
 from runwire.actors import RunHandle
 from runwire.actors.ext import pipelines as available
-from runwire.protocol import RunCompleted, RunEvent, RunFailed
+from runwire.protocol import RunCompleted, RunEvent, RunFailed, RunState
 
 from ._inputs import LLMS_TXT, prepare_inputs, resolve_pipeline
 from ._progress import relay_until_terminal
@@ -32,7 +32,6 @@ from ._views import (
     EventsPage,
     RunList,
     RunOutcome,
-    RunState,
     RunView,
     StartedRun,
     event_json,

@@ -7,12 +7,12 @@ Plain pydantic models over runwire's own types, so a tool's ``outputSchema`` and
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from runwire.actors import RunInfo
-from runwire.protocol import RunEvent
+from runwire.protocol import RunEvent, RunState
 
 __all__ = [
     "CancelOutcome",
@@ -20,7 +20,6 @@ __all__ = [
     "EventsPage",
     "RunList",
     "RunOutcome",
-    "RunState",
     "RunView",
     "event_json",
     "StartedRun",
@@ -28,7 +27,6 @@ __all__ = [
     "run_view",
 ]
 
-RunState = Literal["pending", "running", "completed", "failed", "cancelled"]
 RUNS_URI = "runwire://runs"
 
 
@@ -79,11 +77,10 @@ class RunView(BaseModel):
 
 
 def run_view(info: RunInfo) -> RunView:
-    state: RunState = info.state  # type: ignore[assignment]  # RunInfo.state is one of RunState's values
     return RunView(
         run_id=info.run_id,
         pipeline=info.pipeline,
-        state=state,
+        state=info.state,
         created_at=info.created_at,
         last_seq=info.last_seq,
         terminal=None if info.terminal is None else event_json(info.terminal),
