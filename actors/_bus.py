@@ -20,6 +20,7 @@ from runwire.protocol import GAP_REASON_RETENTION, RunEvent, StreamGap, dump_eve
 
 from ._completion import terminal_event
 from ._errors import UnknownRunError
+from ._live_run import LiveRun
 from ._messages import (
     Close,
     Drain,
@@ -33,7 +34,6 @@ from ._messages import (
     Subscribe,
     Unsubscribe,
 )
-from ._record import RunRecord
 from ._retained import Replay, RetainedLog
 from ._shard import ShardActor, internal_failure
 from ._subscription import DEAD, FULL, OK, Sink
@@ -46,7 +46,7 @@ _log = logging.getLogger("runwire.bus")
 
 @dataclass(slots=True)
 class _Log:
-    record: RunRecord
+    record: LiveRun
     retained: RetainedLog
     started: bool = False
     terminal: RunEvent | None = None
@@ -155,7 +155,7 @@ class BusActor(ShardActor):
                 del log.ahead[sink]
         return sink.push(events)
 
-    def _drain(self, record: RunRecord) -> None:
+    def _drain(self, record: LiveRun) -> None:
         log = self._logs.get(record.run_id)
         if log is None or log.terminal is not None:
             return

@@ -32,6 +32,7 @@ from runwire.protocol import (
     RunState,
 )
 
+from ._live_run import LiveRun
 from ._messages import (
     Admit,
     Close,
@@ -44,7 +45,6 @@ from ._messages import (
     Started,
 )
 from ._messages import Publish as BusPublish
-from ._record import RunRecord
 from ._shard import ShardActor, internal_failure
 
 __all__ = ["CompletionActor", "CompletionRunInfo", "terminal_event"]
@@ -57,7 +57,7 @@ _RANK = {"complete": 1, "fail": 2, "cancel": 3}
 
 @dataclass(slots=True)
 class _Run:
-    record: RunRecord
+    record: LiveRun
     state: RunState = "pending"
     candidate: Signal | None = None
     settle_pending: bool = False
@@ -186,7 +186,7 @@ class CompletionActor(ShardActor):
         self._decide(self._runs[failure.run_id], failure)  # _decide only tells: safe while dying
 
 
-def terminal_event(record: RunRecord, sig: Signal, finish_reason: str | None = None) -> RunEvent:
+def terminal_event(record: LiveRun, sig: Signal, finish_reason: str | None = None) -> RunEvent:
     """The terminal event an outcome signal (cancel, fail or complete) gives ``record``'s run."""
     common: dict[str, Any] = {
         "run_id": record.run_id,

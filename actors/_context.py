@@ -23,8 +23,8 @@ from runwire.protocol import (
 
 from ._checks import check_text
 from ._errors import Cancelled
+from ._live_run import LiveRun
 from ._messages import Signal
-from ._record import RunRecord
 
 __all__ = ["RunContext"]
 
@@ -37,7 +37,7 @@ class RunContext:
 
     __slots__ = ("_block", "_cancel", "_delta", "_ids", "_outbox", "_record", "_throttle", "inputs", "run_id")
 
-    def __init__(self, record: RunRecord, *, blocking: bool) -> None:
+    def __init__(self, record: LiveRun, *, blocking: bool) -> None:
         self._record = record
         self._outbox = record.outbox
         self._cancel = record.cancel_requested

@@ -14,8 +14,8 @@ from runwire.protocol import RunEvent
 
 from ._checks import check_result, check_text, check_timeout
 from ._errors import RunTimeoutError
+from ._live_run import LiveRun
 from ._messages import Signal
-from ._record import RunRecord
 from ._subscription import EventStream, Policy, loop_waker
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ class RunHandle:
 
     __slots__ = ("_record", "_system", "run_id")
 
-    def __init__(self, system: RunSystem, record: RunRecord) -> None:
+    def __init__(self, system: RunSystem, record: LiveRun) -> None:
         self._system = system
         self._record = record
         self.run_id = record.run_id

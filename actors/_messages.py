@@ -11,7 +11,7 @@ from pydantic import JsonValue
 from runwire.protocol import RunEvent
 
 if TYPE_CHECKING:
-    from ._record import RunRecord
+    from ._live_run import LiveRun
     from ._subscription import Sink
 
 __all__ = [
@@ -46,14 +46,14 @@ SignalKind = Literal["complete", "fail", "cancel", "provider_finish"]
 class Open:
     """Create the run's log (sent by the system before anything else about the run)."""
 
-    record: RunRecord
+    record: LiveRun
 
 
 @dataclass(frozen=True, slots=True)
 class Drain:
     """The run's outbox has events: take them all, sequence and fan out."""
 
-    record: RunRecord
+    record: LiveRun
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +107,7 @@ class Close:
 class Admit:
     """A new run exists, PENDING."""
 
-    record: RunRecord
+    record: LiveRun
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +140,7 @@ class Settle:
 # --- to the RunActor -------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Start:
-    record: RunRecord
+    record: LiveRun
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from ._checks import check_result
 from ._context import RunContext
 from ._errors import Cancelled
 from ._executor import Executor, Job
+from ._live_run import LiveRun
 from ._messages import (
     Close,
     Deadline,
@@ -36,7 +37,6 @@ from ._messages import (
     Started,
     WorkerDone,
 )
-from ._record import RunRecord
 from ._shard import ShardActor, internal_failure, tell_quietly
 from ._timer import Timer
 
@@ -106,7 +106,7 @@ class RunActor(ShardActor):
         self._timer = timer
         self._deadline = cancel_deadline
         self._include_tb = include_traceback
-        self._active: dict[str, RunRecord] = {}
+        self._active: dict[str, LiveRun] = {}
         self._abandoned: set[str] = set()
 
     def _fault(self, run_id: str, exc: Exception) -> None:
@@ -135,7 +135,7 @@ class RunActor(ShardActor):
                 self._debug(message)
         return None
 
-    def _start(self, record: RunRecord) -> None:
+    def _start(self, record: LiveRun) -> None:
         if record.cancel_requested.is_set():
             return  # cancelled before start: the CompletionActor ends it; no worker at all
         self.completion.tell(Started(record.run_id))
@@ -147,7 +147,7 @@ class RunActor(ShardActor):
             job = Job(record.run_id, False, lambda: self._run_sync(record, me))
         self._executor.start(job)
 
-    def _run_sync(self, record: RunRecord, me: pykka.ActorRef[Any]) -> None:
+    def _run_sync(self, record: LiveRun, me: pykka.ActorRef[Any]) -> None:
         """Runs on a pool thread, never on the actor."""
         if record.cancel_requested.is_set():  # cancelled while queued: it must never start
             tell_quietly(me, WorkerDone(record.run_id, None))
@@ -165,7 +165,7 @@ class RunActor(ShardActor):
             signal = _outcome(record.run_id, result, self._include_tb)
         tell_quietly(me, WorkerDone(record.run_id, signal))
 
-    async def _run_async(self, record: RunRecord, me: pykka.ActorRef[Any]) -> None:
+    async def _run_async(self, record: LiveRun, me: pykka.ActorRef[Any]) -> None:
         """Runs as a task on the system's event loop; task cancellation is the cancel scope."""
         ctx = RunContext(record, blocking=False)
         signal: Signal | None = None

@@ -5,7 +5,7 @@ and bound methods: ~1.7 KiB measured). A run needs one flag and one slot, but al
 thread waiting on them, so these create the heavy waiting primitive only when someone waits:
 that is most of the difference between ~13 and ~5 KiB per in-flight run (docs/benchmarks.md).
 
-Each run's flag and slot share one plain lock of their own (RunRecord passes it to both): it
+Each run's flag and slot share one plain lock of their own (LiveRun passes it to both): it
 guards their state and the lazy creation, and is never held while waiting or calling out, so
 runs never contend with each other, within a system or across systems.
 """

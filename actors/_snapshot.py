@@ -16,8 +16,8 @@ from ._bus import BusRunInfo
 from ._completion import CompletionRunInfo
 from ._errors import RunExpiredError, RunTimeoutError, RunwireError
 from ._info import RunInfo
+from ._live_run import LiveRun
 from ._messages import InfoBatch, InfoRequest
-from ._record import RunRecord
 from ._run import RunnerRunInfo
 
 __all__ = ["snapshot", "snapshots"]
@@ -25,7 +25,7 @@ __all__ = ["snapshot", "snapshots"]
 Refs = tuple[pykka.ActorRef[Any], pykka.ActorRef[Any], pykka.ActorRef[Any]]  # completion, bus, runner
 
 
-def snapshot(record: RunRecord, refs: Refs, timeout: float) -> RunInfo:
+def snapshot(record: LiveRun, refs: Refs, timeout: float) -> RunInfo:
     """One run's RunInfo; ``RunExpiredError`` if its state was freed meanwhile."""
     question = InfoRequest(record.run_id)
     futures = [ref.ask(question, block=False) for ref in refs]
@@ -35,9 +35,9 @@ def snapshot(record: RunRecord, refs: Refs, timeout: float) -> RunInfo:
     return _run_info(record, comp, bus, runner if isinstance(runner, RunnerRunInfo) else None)
 
 
-def snapshots(records: Sequence[RunRecord], shards: Sequence[Refs], timeout: float) -> list[RunInfo]:
+def snapshots(records: Sequence[LiveRun], shards: Sequence[Refs], timeout: float) -> list[RunInfo]:
     """RunInfos of ``records`` in their order, runs that expired meanwhile left out."""
-    by_shard: dict[int, list[RunRecord]] = {}
+    by_shard: dict[int, list[LiveRun]] = {}
     for record in records:
         by_shard.setdefault(record.shard, []).append(record)
     asked = []
@@ -66,7 +66,7 @@ def _gather(shard: int, futures: list[pykka.Future[Any]], timeout: float, about:
         raise RunwireError(f"runtime shard {shard} is down: {exc}") from None
 
 
-def _run_info(record: RunRecord, comp: CompletionRunInfo, bus: BusRunInfo, runner: RunnerRunInfo | None) -> RunInfo:
+def _run_info(record: LiveRun, comp: CompletionRunInfo, bus: BusRunInfo, runner: RunnerRunInfo | None) -> RunInfo:
     # The terminal as the *log* has it (the bus fills the slot after appending it), read after
     # the bus answered: a terminal the CompletionActor decided but the bus has not logged yet
     # must not show up next to a last_seq that does not include it.

@@ -26,10 +26,10 @@ from ._errors import RunExpiredError, RunTimeoutError, SystemClosedError, Unknow
 from ._executor import Executor, ExecutorFactory, LocalExecutor
 from ._handle import RunHandle
 from ._info import RunInfo
+from ._live_run import LiveRun
 from ._messages import Admit, Close, Drain, InfoRequest, Open, Resume, Signal, Start, Subscribe, Unsubscribe
 from ._outbox import Outbox
 from ._plugins import EXECUTORS, LOOPS, load
-from ._record import RunRecord
 from ._run import RunActor
 from ._shard import tell_quietly
 from ._signals import TerminalSlot
@@ -113,7 +113,7 @@ class RunSystem:
         self._cancel_deadline = cancel_deadline
         self._retention = retention
         self._ask_timeout = ask_timeout
-        self._records: dict[str, RunRecord] = {}
+        self._records: dict[str, LiveRun] = {}
         self._expired: OrderedDict[str, None] = OrderedDict()
         self._executor = _executor(executor, workers)
         self._store: SystemStore | None = None
@@ -182,7 +182,7 @@ class RunSystem:
         if binding is not None and run_id is not None:
             binding.check_new(rid)  # a run of an earlier process keeps its id
         shard = self._shards[zlib.crc32(rid.encode()) % len(self._shards)]
-        record = self._new_record(pipeline, checked, rid, name, parent_run_id, step, shard)
+        record = self._new_run(pipeline, checked, rid, name, parent_run_id, step, shard)
         rate = self._delta_max_rate if delta_max_rate == "default" else delta_max_rate
         if rate is not None:
             delay = self._delta_max_delay if delta_max_delay is None else delta_max_delay
@@ -207,7 +207,7 @@ class RunSystem:
         record.terminal.add_done_callback(lambda _f: self._schedule_expiry(rid))
         return RunHandle(self, record)
 
-    def _new_record(
+    def _new_run(
         self,
         pipeline: Callable[..., Any],
         inputs: dict[str, JsonValue],
@@ -216,9 +216,9 @@ class RunSystem:
         parent_run_id: str | None,
         step: int | None,
         shard: _Shard,
-    ) -> RunRecord:
+    ) -> LiveRun:
         bus = shard.bus
-        box: list[RunRecord] = []
+        box: list[LiveRun] = []
         outbox = Outbox(self._window, lambda: bus.tell(Drain(box[0])))
         is_async = inspect.iscoroutinefunction(pipeline) or inspect.iscoroutinefunction(
             getattr(pipeline, "__call__", None)  # noqa: B004 - async callable objects
@@ -226,7 +226,7 @@ class RunSystem:
         pipeline_name = name or str(getattr(pipeline, "__name__", type(pipeline).__name__))
         if not encodable(pipeline_name):  # a __name__ is anybody's text: it goes into run.started
             pipeline_name = pipeline_name.encode("utf-8", "backslashreplace").decode("utf-8")
-        record = RunRecord(
+        record = LiveRun(
             run_id=run_id,
             pipeline_name=pipeline_name,
             pipeline=pipeline,
@@ -310,7 +310,7 @@ class RunSystem:
         return None if self._store is None else self._store.store
 
     # -- internals used by handles and streams ------------------------------------------------
-    def _record(self, run_id: str) -> RunRecord:
+    def _live_run(self, run_id: str) -> LiveRun:
         record = self._records.get(run_id)
         if record is None:
             raise self._missing(run_id)
@@ -327,7 +327,7 @@ class RunSystem:
                 record.to_completion(Signal(run_id, "fail", error_type="StoreWriteError", message=message))
 
     def _subscribe(self, run_id: str, sink: Sink, after_seq: int) -> None:
-        record = self._record(run_id)
+        record = self._live_run(run_id)
         bus = self._shards[record.shard].bus
         sink.on_space = lambda: tell_quietly(bus, Resume(run_id, sink))
         bus.tell(Subscribe(run_id, sink, after_seq))
@@ -338,11 +338,11 @@ class RunSystem:
             with contextlib.suppress(pykka.ActorDeadError):
                 self._shards[record.shard].bus.tell(Unsubscribe(run_id, sink))
 
-    def _info(self, record: RunRecord) -> RunInfo:
+    def _info(self, record: LiveRun) -> RunInfo:
         shard = self._shards[record.shard]
         return snapshot(record, (shard.completion, shard.bus, shard.runner), self._ask_timeout)
 
-    def _infos(self, records: list[RunRecord]) -> list[RunInfo]:
+    def _infos(self, records: list[LiveRun]) -> list[RunInfo]:
         refs = [(shard.completion, shard.bus, shard.runner) for shard in self._shards]
         return snapshots(records, refs, self._ask_timeout)
 

@@ -1,6 +1,7 @@
 """What every actor may know about a run without asking: its identity and its channels.
 
-A ``RunRecord`` is immutable after creation except for thread-safe primitives (the outbox,
+A ``LiveRun`` is a run in this process's memory (a stored run is the store's ``RunRecord``). It
+is immutable after creation except for thread-safe primitives (the outbox,
 the cancel flag and the terminal future). Mutable run *state* lives inside the actors.
 """
 
@@ -20,11 +21,11 @@ from ._outbox import Outbox
 from ._signals import CancelFlag, TerminalSlot
 from ._throttle import DeltaThrottle
 
-__all__ = ["RunRecord"]
+__all__ = ["LiveRun"]
 
 
 @dataclass(eq=False, slots=True)
-class RunRecord:
+class LiveRun:
     run_id: str
     pipeline_name: str
     pipeline: Callable[..., Any]
