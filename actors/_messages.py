@@ -112,7 +112,7 @@ class Admit:
 
 @dataclass(frozen=True, slots=True)
 class Started:
-    """The RunActor is handing the run to a worker: PENDING -> RUNNING."""
+    """The RunnerActor is handing the run to a worker: PENDING -> RUNNING."""
 
     run_id: str
 
@@ -137,7 +137,7 @@ class Settle:
     run_id: str
 
 
-# --- to the RunActor -------------------------------------------------------------------------
+# --- to the RunnerActor -------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Start:
     record: LiveRun

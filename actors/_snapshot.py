@@ -18,7 +18,7 @@ from ._errors import RunExpiredError, RunTimeoutError, RunwireError
 from ._info import RunInfo
 from ._live_run import LiveRun
 from ._messages import InfoBatch, InfoRequest
-from ._run import RunnerRunInfo
+from ._runner import RunnerRunInfo
 
 __all__ = ["snapshot", "snapshots"]
 

@@ -30,7 +30,7 @@ from ._live_run import LiveRun
 from ._messages import Admit, Close, Drain, InfoRequest, Open, Resume, Signal, Start, Subscribe, Unsubscribe
 from ._outbox import Outbox
 from ._plugins import EXECUTORS, LOOPS, load
-from ._run import RunActor
+from ._runner import RunnerActor
 from ._shard import tell_quietly
 from ._signals import TerminalSlot
 from ._snapshot import snapshot, snapshots
@@ -59,7 +59,7 @@ class _Shard:
 class RunSystem:
     """Starts runs and hands out :class:`RunHandle` s. Use it as a context manager.
 
-    Runs are spread over ``shards`` groups of (RunActor, BusActor, CompletionActor): actors
+    Runs are spread over ``shards`` groups of (RunnerActor, BusActor, CompletionActor): actors
     cost a thread each, so they are shared by many runs instead of started per run (see
     docs/architecture.md for the figures).
 
@@ -130,7 +130,7 @@ class RunSystem:
         for i in range(shards):
             bus = BusActor.start(i, retain_events, retain_bytes)
             completion = CompletionActor.start(i, bus)
-            runner = RunActor.start(i, completion, self._executor, self._timer, cancel_deadline, include_traceback)
+            runner = RunnerActor.start(i, completion, self._executor, self._timer, cancel_deadline, include_traceback)
             bus.proxy().completion = completion
             completion.proxy().runner = runner
             self._shards.append(_Shard(bus, completion, runner))

@@ -54,7 +54,7 @@ def test_cancel_before_start_makes_the_terminal_the_first_event(system: RunSyste
         ran.set()
 
     with contextlib.ExitStack() as stack:
-        for shard in system._shards:  # hold every RunActor: Start waits behind the pause
+        for shard in system._shards:  # hold every RunnerActor: Start waits behind the pause
             stack.enter_context(paused(shard.runner))
         handle = system.start(pipeline)
         terminal = handle.cancel("before start")

@@ -1,4 +1,4 @@
-"""RunActor: one shard of run executions. Starts workers, relays their outcome, stops them.
+"""RunnerActor: one shard of run executions. Starts workers, relays their outcome, stops them.
 
 The pipeline runs off the actor, wherever the system's executor puts it (the local one: a pool
 thread for sync code, an event loop for async code); the actor only receives the worker's
@@ -40,9 +40,9 @@ from ._messages import (
 from ._shard import ShardActor, internal_failure, tell_quietly
 from ._timer import Timer
 
-__all__ = ["RunActor", "RunnerRunInfo", "failure_signal"]
+__all__ = ["RunnerActor", "RunnerRunInfo", "failure_signal"]
 
-_log = logging.getLogger("runwire.run")
+_log = logging.getLogger("runwire.runner")
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +87,7 @@ def _outcome(run_id: str, result: Any, include_traceback: bool) -> Signal:
     return Signal(run_id, "complete", result=value)
 
 
-class RunActor(ShardActor):
+class RunnerActor(ShardActor):
     role = "runner"
 
     def __init__(
