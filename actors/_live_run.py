@@ -17,8 +17,8 @@ from pydantic import JsonValue
 
 from runwire.protocol import RunEvent
 
+from ._once import CancelFlag, TerminalSlot
 from ._outbox import Outbox
-from ._signals import CancelFlag, TerminalSlot
 from ._throttle import DeltaThrottle
 
 __all__ = ["LiveRun"]

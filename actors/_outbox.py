@@ -16,7 +16,7 @@ from collections.abc import Callable
 from runwire.protocol import RunEvent
 
 from ._errors import Cancelled
-from ._signals import CancelFlag
+from ._once import CancelFlag
 
 __all__ = ["Outbox"]
 

@@ -28,11 +28,11 @@ from ._handle import RunHandle
 from ._info import RunInfo
 from ._live_run import LiveRun
 from ._messages import Admit, Close, Drain, InfoRequest, Open, Resume, Signal, Start, Subscribe, Unsubscribe
+from ._once import TerminalSlot
 from ._outbox import Outbox
 from ._plugins import EXECUTORS, LOOPS, load
 from ._runner import RunnerActor
 from ._shard import tell_quietly
-from ._signals import TerminalSlot
 from ._snapshot import snapshot, snapshots
 from ._storage import NewRun, SystemStore, open_store
 from ._subscription import Sink

@@ -140,14 +140,14 @@ def test_on_cancel_hooks_run_once_on_the_cancelling_thread(system: RunSystem) ->
         finished.set()
 
     watcher = LogWatcher("a cancel callback raised")
-    logging.getLogger("runwire.signals").addHandler(watcher)
+    logging.getLogger("runwire.once").addHandler(watcher)
     try:
         handle = system.start(pipeline)
         assert registered.wait(10)
         handle.cancel()
         handle.cancel()  # a second cancel runs nothing again
     finally:
-        logging.getLogger("runwire.signals").removeHandler(watcher)
+        logging.getLogger("runwire.once").removeHandler(watcher)
     assert calls == [threading.current_thread().name]
     assert watcher.seen.is_set()
     assert finished.wait(10)

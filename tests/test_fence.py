@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from runwire.actors import RunContext, RunSystem
+from runwire.actors._once import CancelFlag
 from runwire.actors._outbox import Outbox
-from runwire.actors._signals import CancelFlag
 from runwire.protocol import RunLog
 
 from .helpers import assert_well_formed, collect

@@ -1,7 +1,7 @@
 """Protocol methods MCPServer leaves to the application, added through the SDK's lower layer.
 
 - ``resources/subscribe`` / ``resources/unsubscribe`` (2025-11-25 sessions): MCPServer registers
-  no handler for them; ours records the session with the SignalHub.
+  no handler for them; ours records the session with the ChangeHub.
 - ``subscriptions/listen`` (2026-07-28): the SDK's ListenHandler serves the stream; we wrap it to
   count interest in the URIs it listens to, so the hub watches those runs while it is open.
 - ``logging/setLevel`` (2025-11-25): MCPServer has no handler, so a client setting a level would
@@ -21,7 +21,7 @@ from mcp.server.subscriptions import ListenHandler
 from mcp_types import LoggingLevel
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
-from ._signals import SignalHub, connection_of
+from ._changes import ChangeHub, connection_of
 
 __all__ = ["LogLevels", "install_protocol_handlers"]
 
@@ -44,7 +44,7 @@ class LogLevels:
         return floor is None or _ORDER.index(level) >= _ORDER.index(floor)
 
 
-def install_protocol_handlers(server: MCPServer[Any], hub: SignalHub, levels: LogLevels) -> None:
+def install_protocol_handlers(server: MCPServer[Any], hub: ChangeHub, levels: LogLevels) -> None:
     """Register the handlers above on ``server``'s low-level server."""
     lowlevel = server._lowlevel_server
     inner_listen = lowlevel.get_request_handler("subscriptions/listen")

@@ -23,10 +23,10 @@ from mcp.server.subscriptions import InMemorySubscriptionBus
 import runwire
 from runwire.actors import RunSystem
 
+from ._changes import ChangeHub
 from ._protocol import LogLevels, install_protocol_handlers
 from ._resources import register_resources
 from ._roots import Roots
-from ._signals import SignalHub
 from ._state import ServerState
 from ._tools import register_tools
 
@@ -69,7 +69,7 @@ def build_server(
     """
     allowed = roots if isinstance(roots, Roots) else Roots(roots or [os.getcwd()])
     bus = InMemorySubscriptionBus()
-    hub = SignalHub(system, bus, signal_interval)
+    hub = ChangeHub(system, bus, signal_interval)
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer[Any]) -> AsyncIterator[dict[str, Any]]:

@@ -10,9 +10,9 @@ from mcp.server.mcpserver.exceptions import ToolError
 
 from runwire.actors import RunSystem, RunwireError
 
+from ._changes import ChangeHub
 from ._protocol import LogLevels
 from ._roots import Roots
-from ._signals import SignalHub
 
 __all__ = ["ServerState", "client_errors"]
 
@@ -21,7 +21,7 @@ __all__ = ["ServerState", "client_errors"]
 class ServerState:
     system: RunSystem
     roots: Roots
-    hub: SignalHub
+    hub: ChangeHub
     levels: LogLevels
 
 

@@ -1,4 +1,7 @@
-"""Light per-run synchronisation: a cancel flag and a terminal slot.
+"""Set-once per-run primitives: the cancel flag and the terminal slot.
+
+Not "signals": a ``Signal`` (actors/_messages.py) is an outcome message a run's CompletionActor
+receives (cancel, fail, complete, provider finish); these are what it and the others set once.
 
 ``threading.Event`` and ``concurrent.futures.Future`` each carry a ``Condition`` (a deque, a lock
 and bound methods: ~1.7 KiB measured). A run needs one flag and one slot, but almost never a
@@ -21,7 +24,7 @@ from typing import Generic, TypeVar
 
 __all__ = ["CancelFlag", "TerminalSlot"]
 
-_log = logging.getLogger("runwire.signals")
+_log = logging.getLogger("runwire.once")
 T = TypeVar("T")
 
 

@@ -28,7 +28,7 @@ from runwire.protocol import TERMINAL_TYPES, Artifact, RunEvent
 
 from ._views import RUNS_URI, run_uri
 
-__all__ = ["SignalHub", "connection_of", "run_id_of"]
+__all__ = ["ChangeHub", "connection_of", "run_id_of_uri"]
 
 _log = logging.getLogger(__name__)
 _PREFIX = RUNS_URI + "/"
@@ -39,7 +39,7 @@ def connection_of(session: Any) -> Any:
     return getattr(session, "_connection", session)
 
 
-def run_id_of(uri: str) -> str | None:
+def run_id_of_uri(uri: str) -> str | None:
     """The run a ``runwire://runs/{run_id}[/...]`` URI is about, or None."""
     if not uri.startswith(_PREFIX):
         return None
@@ -47,7 +47,7 @@ def run_id_of(uri: str) -> str | None:
     return run_id or None
 
 
-class SignalHub:
+class ChangeHub:
     """Owns interest counts, per-run watchers and the coalescing publisher. Lives on the server loop."""
 
     def __init__(self, system: RunSystem, bus: SubscriptionBus, interval: float) -> None:
@@ -83,7 +83,7 @@ class SignalHub:
         armed: list[anyio.Event] = []
         for uri in uris:
             self._interest[uri] += 1
-            run_id = run_id_of(uri)
+            run_id = run_id_of_uri(uri)
             if run_id is None or self._tg is None:
                 continue
             if run_id not in self._watchers:
@@ -99,7 +99,7 @@ class SignalHub:
             self._interest[uri] -= 1
             if self._interest[uri] <= 0:
                 del self._interest[uri]
-            run_id = run_id_of(uri)
+            run_id = run_id_of_uri(uri)
             if run_id is not None and not self._has_interest(run_id):
                 watcher = self._watchers.pop(run_id, None)
                 if watcher is not None:
@@ -122,7 +122,7 @@ class SignalHub:
         return found
 
     def _has_interest(self, run_id: str) -> bool:
-        return any(run_id_of(uri) == run_id for uri in self._interest)
+        return any(run_id_of_uri(uri) == run_id for uri in self._interest)
 
     # -- marks ------------------------------------------------------------------------------------
     def mark(self, uri: str, *, urgent: bool = False) -> None:
