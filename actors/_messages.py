@@ -119,7 +119,9 @@ class Started:
 
 @dataclass(frozen=True, slots=True)
 class Signal:
-    """An outcome signal. Precedence: cancel > fail > complete > provider_finish."""
+    """An outcome signal: what a run's CompletionActor receives about how the run ends (the one
+    meaning of "signal" in the core; ``RunInfo.discarded_signals`` counts the ones that lost).
+    Precedence: cancel > fail > complete > provider_finish."""
 
     run_id: str
     kind: SignalKind
@@ -187,11 +189,15 @@ class InfoBatch:
 class Pause:
     """Hold this actor until ``release`` is set, so messages queue up behind it.
 
-    Lets tests put racing messages in one mailbox deterministically. Bounded by ``timeout``.
+    Lets tests put racing messages in one mailbox deterministically. Bounded by ``timeout``;
+    ``held`` is set once the actor is held (messages sent after that queue up behind it). Every
+    shard actor handles it, and so does any integration actor that offers the debug seam (the
+    ODA StepRunnerActor): ``runwire.actors.ext.Pause``.
     """
 
     release: threading.Event
     timeout: float = 10.0
+    held: threading.Event | None = None
 
 
 @dataclass(frozen=True, slots=True)

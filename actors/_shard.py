@@ -68,7 +68,9 @@ class ShardActor(pykka.ThreadingActor):
     def _debug(self, message: Any) -> None:
         """Where each ``_handle`` sends a message none of its cases matched: the debug seam."""
         match message:
-            case Pause(release, timeout):
+            case Pause(release, timeout, held):
+                if held is not None:
+                    held.set()
                 release.wait(timeout)
             case Fault(run_id):
                 raise RuntimeError(f"injected {self.role} fault while handling run {run_id}")

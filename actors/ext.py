@@ -14,6 +14,7 @@ documented in docs/extending.md; the names below are the whole contract:
 - pipelines: ``register_pipeline``, ``resolve_pipeline``, ``pipelines`` (``runwire.pipelines``
   entry points);
 - cancellation: ``CancelHook`` (``RunHandle.set_cancel_hook``);
+- the debug seam (tests, diagnosis): ``Pause`` (hold an actor so racing messages queue up in order);
 - entry point groups: ``STORES``, ``EXECUTORS``, ``PIPELINES``, ``LOOPS``.
 """
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 from ._executor import Executor, ExecutorFactory, Job, LocalExecutor
 from ._handle import CancelHook
+from ._messages import Pause
 from ._pipelines import available as pipelines
 from ._pipelines import register as register_pipeline
 from ._pipelines import resolve as resolve_pipeline
@@ -46,6 +48,7 @@ __all__ = [
     "Job",
     "LocalExecutor",
     "NewRun",
+    "Pause",
     "Policy",
     "Sink",
     "StoreOpener",

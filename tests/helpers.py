@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from runwire.actors import RunContext, RunHandle
-from runwire.actors._messages import Pause
+from runwire.actors.ext import Pause
 from runwire.protocol import TERMINAL_TYPES, RunEvent
 
 
@@ -41,8 +41,8 @@ def blocker(release: threading.Event, started: threading.Event | None = None) ->
 def paused(ref: Any) -> Iterator[threading.Event]:
     """Hold a shard actor so that the messages sent meanwhile queue up in its mailbox.
 
-    Built on the core's debug seam (``Pause``, handled by ``ShardActor._debug`` for the bus,
-    completion and run actors alike); the ODA StepRunner has a ``Pause`` of its own."""
+    Built on the debug seam (``runwire.actors.ext.Pause``, handled by ``ShardActor._debug`` for the
+    bus, completion and runner actors alike, and by the ODA StepRunnerActor)."""
     release = threading.Event()
     ref.tell(Pause(release))
     try:

@@ -14,9 +14,10 @@
 See docs/oda.md for budgets, the step-failure policy, cancellation and the guarantees.
 """
 
+from runwire.actors.ext import Pause  # the core debug seam, re-exported: one Pause for every actor
+
 from ._events import LoopEventStream, loop_events
 from ._handle import LoopHandle
-from ._messages import Pause
 from ._runner import StepRunnerActor
 from ._start import start_loop
 from ._types import (

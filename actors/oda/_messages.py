@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -12,7 +11,7 @@ from pydantic import JsonValue
 from runwire.actors import RunContext
 from runwire.protocol import RunEvent
 
-__all__ = ["CancelLoop", "DeadlineReached", "Decided", "LoopEnded", "LoopOutcome", "Pause", "StartLoop", "Terminal"]
+__all__ = ["CancelLoop", "DeadlineReached", "Decided", "LoopEnded", "LoopOutcome", "StartLoop", "Terminal"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,12 +70,3 @@ class LoopEnded:
 @dataclass(frozen=True, slots=True)
 class DeadlineReached:
     """``Budget.deadline`` passed (scheduled on the system's event loop, not polled)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Pause:
-    """Test hook: hold the actor until ``release`` is set, so racing messages queue up in order."""
-
-    release: threading.Event
-    timeout: float = 10.0
-    held: threading.Event | None = None  # set once the actor is held (messages sent after it queue up)

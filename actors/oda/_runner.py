@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING, Any
 import pykka
 
 from runwire.actors import Cancelled, RunTimeoutError, UnknownRunError
-from runwire.actors.ext import tell_quietly
+from runwire.actors.ext import Pause, tell_quietly
 from runwire.protocol import RunEvent, StepFinished, StepStarted
 
-from ._messages import CancelLoop, DeadlineReached, Decided, LoopEnded, LoopOutcome, Pause, StartLoop, Terminal
+from ._messages import CancelLoop, DeadlineReached, Decided, LoopEnded, LoopOutcome, StartLoop, Terminal
 from ._thinker import Thinker
 from ._types import (
     Act,
