@@ -20,10 +20,9 @@ from starlette.routing import Mount, Route
 
 from runwire.actors import RunSystem
 from runwire.actors.mcp import Roots, build_server, http_app, prepare_inputs
+from runwire.actors.serving import serve, warn_if_exposed
 
 __all__ = ["serve_http"]
-
-_LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def _rest_app(system: RunSystem, roots: Roots, **security: Any) -> Any | None:
@@ -56,17 +55,7 @@ def serve_http(
 ) -> None:
     """Serve until interrupted (runs persist in ``store``)."""
     allowed = Roots(roots or [os.getcwd()])
-    if host not in _LOOPBACK and not token:
-        sys.stderr.write(
-            f"runwire: WARNING: serving on {host} without a token: anyone who can reach this port can "
-            "start and cancel runs. Pass --token (or set RUNWIRE_TOKEN).\n"
-        )
-    if host in ("0.0.0.0", "::") and not allowed_hosts:
-        sys.stderr.write(
-            "runwire: note: Host headers are checked; add the names clients use with --allowed-host NAME:*\n"
-        )
-    from runwire.actors.http import serve
-
+    warn_if_exposed(host, token, allowed_hosts)
     http_log = logging.getLogger("runwire.http")  # starts and cancels over HTTP go to the server's log
     if not http_log.handlers:
         handler = logging.StreamHandler(sys.stderr)
@@ -89,7 +78,7 @@ def serve_http(
         if rest is not None:
             announce.append("runwire: serving the HTTP API at {base}/api and the dashboard at {base}/")
             app = beside(rest, mcp)
-        serve(app, host, port, announce)
+        serve(app, host, port, announce, lifespan="on")
 
 
 def beside(rest: Any, mcp: Starlette) -> Starlette:

@@ -12,7 +12,8 @@ from typing import Any
 
 __all__ = ["ServerThread", "runwire_app", "serve"]
 
-_WHERE = {"ServerThread": "._serve", "runwire_app": "._app", "serve": "._serve"}
+# ServerThread and serve are runwire.actors.serving's (shared with MCP), re-exported here
+_WHERE = {"ServerThread": "runwire.actors.serving", "runwire_app": "._app", "serve": "runwire.actors.serving"}
 
 
 def __getattr__(name: str) -> Any:

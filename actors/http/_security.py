@@ -15,25 +15,12 @@ from http.cookies import CookieError, SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs
 
-__all__ = ["COOKIE", "LOOPBACK", "Gate", "host_patterns"]
+from runwire.actors.serving import host_patterns
 
-LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+__all__ = ["COOKIE", "Gate"]
+
 COOKIE = "runwire_token"
-_LOOPBACK_PATTERNS = ("127.0.0.1:*", "localhost:*", "[::1]:*")
 Scope = dict[str, Any]
-
-
-def _pattern(host: str) -> str:
-    return f"[{host}]:*" if ":" in host and not host.startswith("[") else f"{host}:*"
-
-
-def host_patterns(host: str, allowed_hosts: Iterable[str] = ()) -> list[str]:
-    """Accepted ``Host`` values for a server bound to ``host``: loopback, the bind name, the extras."""
-    patterns = list(_LOOPBACK_PATTERNS)
-    if host not in LOOPBACK and host not in ("0.0.0.0", "::"):
-        patterns.append(_pattern(host))
-    patterns.extend(allowed_hosts)
-    return patterns
 
 
 def _matches(value: str, patterns: Iterable[str]) -> bool:

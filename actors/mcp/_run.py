@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import anyio
 
 from runwire.actors import RunSystem
+from runwire.actors.serving import warn_if_exposed
 
-from ._http import LOOPBACK, http_app, serve_http
+from ._http import http_app, serve_http
 from ._roots import Roots
 from ._server import build_server
 
@@ -43,15 +43,7 @@ def run_http(
 ) -> None:
     """Serve MCP over streamable HTTP at ``/mcp`` until interrupted (runs persist in ``store``)."""
     allowed = Roots(roots or [os.getcwd()])
-    if host not in LOOPBACK and not token:
-        sys.stderr.write(
-            f"runwire: WARNING: serving on {host} without a token: anyone who can reach this port can "
-            "start and cancel runs. Pass --token (or set RUNWIRE_TOKEN).\n"
-        )
-    if host in ("0.0.0.0", "::") and not allowed_hosts:
-        sys.stderr.write(
-            "runwire: note: Host headers are checked; add the names clients use with --allowed-host NAME:*\n"
-        )
+    warn_if_exposed(host, token, allowed_hosts)
     with RunSystem(store=store) as system:
         server = build_server(system, allowed, token=token)
         serve_http(
