@@ -33,6 +33,10 @@ STORES: dict[str, Callable[[Path], object | None]] = {
 }
 EXECUTORS: dict[str, Callable[[], str | Executor]] = {"local": lambda: "local", "toy": ThreadExecutor}
 BACKENDS = [("none", "local"), ("sqlite", "local"), ("toy", "local"), ("none", "toy")]
+DURABLE = [name for name in STORES if name != "none"]
+"""The stores that persist: the stored-read suite (tests/test_stored_reads.py) runs on each of them.
+A new back-end is one entry in ``STORES`` (a factory of the value ``RunSystem(store=...)`` takes,
+reopened by every system a test makes) and, for the guarantee suite, one pair in ``BACKENDS``."""
 
 SystemFactory = Callable[..., RunSystem]
 
@@ -57,3 +61,18 @@ def system_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[S
 def backend_system(system_factory: SystemFactory) -> RunSystem:
     """The ``system`` fixture's settings, on each back-end pair."""
     return system_factory(cancel_deadline=2.0)
+
+
+@pytest.fixture(params=DURABLE)
+def stored_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SystemFactory]:
+    """``stored_factory(**options)``: a RunSystem on one store that every system of the test shares
+    (a later system reads what an earlier one wrote), each closed after the test."""
+    target = STORES[request.param](tmp_path / "shared")
+    if isinstance(target, Path):
+        target.parent.mkdir(parents=True, exist_ok=True)
+    with ExitStack() as stack:
+
+        def make(**options: Any) -> RunSystem:
+            return stack.enter_context(RunSystem(store=target, **options))
+
+        yield make

@@ -25,6 +25,17 @@ def assert_well_formed(events: list[RunEvent], after_seq: int = 0) -> None:
     assert events[-1] is terminals[0]
 
 
+def every_kind(ctx: RunContext) -> dict[str, Any]:
+    """A sync pipeline that emits one event of each kind a pipeline can emit (non-ASCII text too)."""
+    ctx.milestone("begin", n=3)
+    for i in range(3):
+        ctx.progress((i + 1) / 3, current=i + 1, total=3, message=f"step {i + 1} é✓")
+        ctx.delta("answer", f"tok{i} ")
+    ctx.log("a log line", level="warning")
+    ctx.artifact("out.txt", size=3, sha256="0" * 64, content="abc")
+    return {"ok": True, "inputs": ctx.inputs}
+
+
 def blocker(release: threading.Event, started: threading.Event | None = None) -> Callable[[RunContext], Any]:
     """A sync pipeline that waits until ``release`` is set, then returns 'done'."""
 

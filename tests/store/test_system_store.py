@@ -1,4 +1,5 @@
-"""A RunSystem persisting to a real SQLite store: every event stored, replay, gap fill, faults, recovery.
+"""A RunSystem persisting to a real SQLite store: every event stored, faults, recovery (replay, gap
+fill, info and runs: tests/test_stored_reads.py, on every store back-end).
 
 Real files in tmp_path, real threads and a real SIGKILLed child process; no mocks, no sleeps.
 """
@@ -15,31 +16,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import anyio
 import pytest
 
-from runwire.actors import RunContext, RunSystem, RunwireError, UnknownRunError
+from runwire.actors import RunContext, RunSystem, RunwireError
 from runwire.actors.store import SqliteRunStore, StoreWriteError
 from runwire.actors.store import _attach as attach
-from runwire.protocol import TERMINAL_TYPES, RunEvent, dump_event, parse_event
+from runwire.protocol import TERMINAL_TYPES, dump_event, parse_event
+from tests.helpers import assert_well_formed, every_kind  # tests/store is no package: import by the root one
 
 CHILD = Path(__file__).with_name("system_child.py")
-
-
-def assert_contiguous_with_one_terminal(events: list[RunEvent]) -> None:
-    assert [e.seq for e in events] == list(range(1, len(events) + 1))
-    assert [e.type in TERMINAL_TYPES for e in events].count(True) == 1
-    assert events[-1].type in TERMINAL_TYPES
-
-
-def every_kind(ctx: RunContext) -> dict[str, Any]:
-    ctx.milestone("begin", n=3)
-    for i in range(3):
-        ctx.progress((i + 1) / 3, current=i + 1, total=3, message=f"step {i + 1} é✓")
-        ctx.delta("answer", f"tok{i} ")
-    ctx.log("a log line", level="warning")
-    ctx.artifact("out.txt", size=3, sha256="0" * 64, content="abc")
-    return {"ok": True, "inputs": ctx.inputs}
 
 
 @pytest.fixture
@@ -61,104 +46,12 @@ def test_every_event_is_stored_byte_for_byte_from_seq_1(stored_system: RunSystem
     store.flush(10)
     raw = store.read_events_raw(handle.run_id)
     assert [r.data for r in raw] == [dump_event(e) for e in live]
-    assert_contiguous_with_one_terminal(live)
+    assert_well_formed(live)
     rec = store.get_run(handle.run_id)
     assert rec is not None
     assert (rec.pipeline, rec.state, rec.inputs, rec.parent_run_id) == ("kinds", "completed", {"repo": "x"}, "loop-1")
     assert rec.last_seq == live[-1].seq
     assert [c.run_id for c in store.list_runs(parent_run_id="loop-1")] == [handle.run_id]
-
-
-def test_finished_runs_replay_byte_for_byte_after_a_restart(db: Path) -> None:
-    with RunSystem(store=db) as first:
-        handle = first.start(every_kind, {"repo": "y"}, name="kinds", parent_run_id="loop-9", step=4)
-        live = [dump_event(e) for e in handle.events(timeout=10)]
-        failed = first.start(lambda ctx: 1 / 0, name="boom")
-        failed.wait(10)
-    with RunSystem(store=db) as second:
-        info = second.get(handle.run_id)
-        assert info.from_store
-        assert (info.state, info.last_seq, info.pipeline, info.step) == ("completed", len(live), "kinds", 4)
-        assert info.terminal is not None and dump_event(info.terminal) == live[-1]
-        again = second.handle(handle.run_id)
-        assert [dump_event(e) for e in again.events()] == live
-        assert [dump_event(e) for e in again.events(after_seq=5)] == live[5:]
-        assert dump_event(again.wait(1)) == live[-1]
-        assert dump_event(again.cancel()) == live[-1]  # idempotent on an ended run: changes nothing
-        again.fail("Late", "ignored")  # a late signal changes nothing either
-        assert second.get(failed.run_id).state == "failed"
-        listed = second.runs()
-        assert [i.run_id for i in listed] == [handle.run_id, failed.run_id]  # oldest first
-        assert [i.run_id for i in second.runs(state="failed")] == [failed.run_id]
-        assert [i.run_id for i in second.runs(limit=1)] == [failed.run_id]
-        with pytest.raises(UnknownRunError):
-            second.handle("no-such-run")
-        with pytest.raises(ValueError, match="already exists in the run store"):
-            second.start(every_kind, run_id=handle.run_id)
-
-
-@pytest.mark.parametrize("backend", ["asyncio", "trio"])
-def test_async_replay_of_a_stored_run(db: Path, backend: str) -> None:
-    with RunSystem(store=db, retention=0) as system:  # retention 0: freed from memory at once
-        handle = system.start(every_kind)
-        live = [dump_event(e) for e in handle.events(timeout=10)]
-
-        async def replay() -> list[bytes]:
-            return [dump_event(e) async for e in system.handle(handle.run_id).events()]
-
-        assert anyio.run(replay, backend=backend) == live
-        assert system.get(handle.run_id).from_store
-
-
-def _flood_then_hold(emitted: threading.Event, release: threading.Event, n: int) -> Any:
-    def pipeline(ctx: RunContext) -> int:
-        for i in range(n):
-            ctx.delta("answer", f"t{i} ")
-        emitted.set()
-        release.wait(30)
-        ctx.milestone("released")
-        return n
-
-    return pipeline
-
-
-@pytest.mark.parametrize("mode", ["sync", "asyncio", "trio"])
-def test_a_cursor_older_than_the_retained_window_is_filled_from_the_store(db: Path, mode: str) -> None:
-    emitted, release = threading.Event(), threading.Event()
-    with RunSystem(store=db, retain_events=50) as system:
-        handle = system.start(_flood_then_hold(emitted, release, 2000))
-        assert emitted.wait(10)  # >= 1700 events are in the log by now (outbox window 128): most trimmed
-        if mode == "sync":
-            stream = iter(handle.events(timeout=10))
-            first = next(stream)  # subscribed mid-run, cursor 0: far behind the retained window
-            release.set()
-            got = [first, *stream]
-        else:
-
-            async def read() -> list[RunEvent]:
-                out = []
-                async for event in handle.events(timeout=10):
-                    out.append(event)
-                    release.set()
-                return out
-
-            got = anyio.run(read, backend=mode)
-    assert "stream.gap" not in {e.type for e in got}
-    assert_contiguous_with_one_terminal(got)
-    assert len(got) == 2003  # run.started, 2000 deltas, the milestone, run.completed
-
-
-def test_without_a_store_the_same_cursor_gets_a_gap() -> None:
-    """The control for the test above: the gap is real, the store is what fills it."""
-    emitted, release = threading.Event(), threading.Event()
-    with RunSystem(retain_events=50) as system:
-        handle = system.start(_flood_then_hold(emitted, release, 2000))
-        assert emitted.wait(10)
-        stream = iter(handle.events(timeout=10))
-        first = next(stream)
-        release.set()
-        list(stream)
-    assert first.type == "stream.gap"
 
 
 def _emit_then_hold(release: threading.Event, text: str) -> Any:
@@ -284,7 +177,7 @@ def test_sigkilled_system_loses_no_acknowledged_event_and_is_recovered_at_start(
         assert info.state == "failed" and info.terminal is not None
         assert info.terminal.error_type == "ProcessExited"  # type: ignore[union-attr]
         events = list(system.handle(run_id).events())
-    assert_contiguous_with_one_terminal(events)
+    assert_well_formed(events)
     assert events[-1].seq - 1 >= acked  # zero acknowledged events lost
     assert events[0].type == "run.started"
     logs = [getattr(e, "message", None) for e in events if e.type == "run.log"]
