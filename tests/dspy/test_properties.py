@@ -172,7 +172,9 @@ def test_the_first_delta_is_not_delayed_by_the_throttle(
     seen = watch(handle)
     first_token_at = lm_server.sent[before + 1][0]
     arrivals = _arrivals(seen)
-    assert arrivals[0][0] - first_token_at < 0.1  # out at once, although the interval is 0.5 s
+    # out at once, although the interval is 0.5 s (half of it is the bound: a loaded machine's
+    # scheduling noise reaches 0.1 s, a held delta would wait the whole 0.5 s)
+    assert arrivals[0][0] - first_token_at < 0.25
     assert arrivals[1][0] - arrivals[0][0] > 0.2  # the rest waits for the throttle
     assert texts([s.event for s in seen]) == {"answer": "".join(tokens).strip()}
 
