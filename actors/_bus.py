@@ -24,8 +24,6 @@ from ._live_run import LiveRun
 from ._messages import (
     Close,
     Drain,
-    InfoBatch,
-    InfoRequest,
     Open,
     Publish,
     PublishTerminal,
@@ -103,12 +101,8 @@ class BusActor(ShardActor):
                 self._logs[record.run_id] = _Log(record, RetainedLog(record.run_id, record.parent_run_id, record.step))
             case Close(run_id):
                 self._close(run_id)
-            case InfoRequest(run_id):
-                return self._info(run_id)
-            case InfoBatch(run_ids):
-                return {rid: info for rid in run_ids if (info := self._info(rid)) is not None}
             case _:
-                self._debug(message)
+                return self._shared(message)
         return None
 
     # -- the log ------------------------------------------------------------------------------

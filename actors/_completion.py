@@ -36,8 +36,6 @@ from ._live_run import LiveRun
 from ._messages import (
     Admit,
     Close,
-    InfoBatch,
-    InfoRequest,
     PublishTerminal,
     RunEnded,
     Settle,
@@ -101,12 +99,8 @@ class CompletionActor(ShardActor):
                 self._runs[record.run_id] = _Run(record)
             case Close(run_id):
                 self._runs.pop(run_id, None)
-            case InfoRequest(run_id):
-                return self._info(run_id)
-            case InfoBatch(run_ids):
-                return {rid: info for rid in run_ids if (info := self._info(rid)) is not None}
             case _:
-                self._debug(message)
+                return self._shared(message)
         return None
 
     def _info(self, run_id: str) -> CompletionRunInfo | None:

@@ -176,7 +176,7 @@ class InfoRequest:
     run_id: str
 
 
-# --- the debug seam (tests, diagnosis): every shard actor handles these in ShardActor._debug --
+# --- the debug seam (tests, diagnosis): every shard actor handles these in ShardActor._shared --
 @dataclass(frozen=True, slots=True)
 class InfoBatch:
     """Asked from outside: this actor's view of several runs at once, ``{run_id: info}``; runs it

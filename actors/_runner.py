@@ -29,8 +29,6 @@ from ._live_run import LiveRun
 from ._messages import (
     Close,
     Deadline,
-    InfoBatch,
-    InfoRequest,
     RunEnded,
     Signal,
     Start,
@@ -127,13 +125,12 @@ class RunnerActor(ShardActor):
                 self._deadline_passed(run_id)
             case Close(run_id):
                 self._abandoned.discard(run_id)
-            case InfoRequest(run_id):
-                return RunnerRunInfo(run_id in self._active, run_id in self._abandoned)
-            case InfoBatch(run_ids):
-                return {rid: RunnerRunInfo(rid in self._active, rid in self._abandoned) for rid in run_ids}
             case _:
-                self._debug(message)
+                return self._shared(message)
         return None
+
+    def _info(self, run_id: str) -> RunnerRunInfo:
+        return RunnerRunInfo(run_id in self._active, run_id in self._abandoned)
 
     def _start(self, record: LiveRun) -> None:
         if record.cancel_requested.is_set():

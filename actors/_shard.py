@@ -5,9 +5,10 @@ it every run of its shard. Each shard actor instead catches it, logs it, and fai
 the message was about (``_fault``), so that run still gets its one terminal. An actor that
 dies anyway (``on_failure``) first gives every run it still holds its terminal (``_crashed``).
 
-The debug seam: ``Pause`` (hold this actor) and ``Fault`` (raise inside it) are handled here, in
-``_debug``, for every shard actor alike. Each actor's ``_handle`` reaches it only after its own
-cases, so the seam costs the messages of a run nothing; tests/helpers.py builds on it.
+What every shard actor answers alike is handled here, in ``_shared``: the info asks
+(``InfoRequest``, ``InfoBatch``: each actor's ``_info`` of a run) and the debug seam, ``Pause``
+(hold this actor) and ``Fault`` (raise inside it). Each actor's ``_handle`` reaches it only after
+its own cases, so none of it costs the messages of a run anything; tests/helpers.py builds on it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any, ClassVar
 
 import pykka
 
-from ._messages import Fault, Pause, Signal
+from ._messages import Fault, InfoBatch, InfoRequest, Pause, Signal
 
 __all__ = ["ShardActor", "internal_failure", "run_id_of", "tell_quietly"]
 
@@ -65,9 +66,13 @@ class ShardActor(pykka.ThreadingActor):
     def _handle(self, message: Any) -> Any:
         raise NotImplementedError
 
-    def _debug(self, message: Any) -> None:
-        """Where each ``_handle`` sends a message none of its cases matched: the debug seam."""
+    def _shared(self, message: Any) -> Any:
+        """Where each ``_handle`` sends a message none of its cases matched: info asks, the debug seam."""
         match message:
+            case InfoRequest(run_id):
+                return self._info(run_id)
+            case InfoBatch(run_ids):
+                return {rid: info for rid in run_ids if (info := self._info(rid)) is not None}
             case Pause(release, timeout, held):
                 if held is not None:
                     held.set()
@@ -76,6 +81,11 @@ class ShardActor(pykka.ThreadingActor):
                 raise RuntimeError(f"injected {self.role} fault while handling run {run_id}")
             case _:
                 raise TypeError(f"{type(self).__name__} got an unknown message: {message!r}")
+        return None
+
+    def _info(self, run_id: str) -> Any:
+        """This actor's view of ``run_id`` (its ``*RunInfo``), or None if it does not know the run."""
+        raise NotImplementedError
 
     def _fault(self, run_id: str, exc: Exception) -> None:
         """Fail ``run_id``: handling a message about it raised ``exc``."""

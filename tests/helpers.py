@@ -52,7 +52,7 @@ def blocker(release: threading.Event, started: threading.Event | None = None) ->
 def paused(ref: Any) -> Iterator[threading.Event]:
     """Hold a shard actor so that the messages sent meanwhile queue up in its mailbox.
 
-    Built on the debug seam (``runwire.actors.ext.Pause``, handled by ``ShardActor._debug`` for the
+    Built on the debug seam (``runwire.actors.ext.Pause``, handled by ``ShardActor._shared`` for the
     bus, completion and runner actors alike, and by the ODA StepRunnerActor)."""
     release = threading.Event()
     ref.tell(Pause(release))
