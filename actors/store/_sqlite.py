@@ -114,38 +114,59 @@ class SqliteRunStore:
         path = self._path
         if path.is_dir():
             raise StoreError("the store path is a directory, not a database file", path)
-        was_empty = _is_empty_file(path)  # before connecting: connecting creates an empty file
-        if read_only and was_empty:
-            raise _empty_file_error(path)
+        if read_only:
+            if _is_empty_file(path):
+                raise _empty_file_error(path)
+            conn = self._connect(path, durability, busy_timeout, True, max_db_bytes)
+            try:
+                prepare_schema(conn, path, read_only=True)
+            except BaseException as exc:
+                conn.close()
+                if isinstance(exc, sqlite3.Error | OSError):
+                    raise wrap_error(exc, path, "opening the run store") from exc
+                raise
+            return conn
         try:
-            if not read_only:
-                path.parent.mkdir(parents=True, exist_ok=True)
-            conn = connect_writer(
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise wrap_error(exc, path, "opening the run store") from exc
+        # connect under the opening lock: connecting creates a 0-byte file, and the first opener
+        # switches it to WAL (4 KiB) before it lets go, so a 0-byte file seen here was truncated,
+        # not just created by a concurrent opener
+        with opening_lock(owners_dir(path)):
+            if _is_empty_file(path):
+                raise _empty_file_error(path)
+            conn = self._connect(path, durability, busy_timeout, False, max_db_bytes)
+            try:
+                configure_writer(conn, path, durability)
+                prepare_schema(conn, path)
+            except BaseException as exc:
+                conn.close()
+                if isinstance(exc, sqlite3.Error | OSError):
+                    raise wrap_error(exc, path, "opening the run store") from exc
+                raise
+        try:
+            self._owner = OwnerLock.acquire(owners_dir(path))
+        except BaseException as exc:
+            conn.close()
+            if isinstance(exc, OSError):
+                raise wrap_error(exc, path, "opening the run store") from exc
+            raise
+        return conn
+
+    def _connect(
+        self, path: Path, durability: Durability, busy_timeout: float, read_only: bool, max_db_bytes: int | None
+    ) -> sqlite3.Connection:
+        try:
+            return connect_writer(
                 path, durability=durability, busy_timeout=busy_timeout, read_only=read_only, max_db_bytes=max_db_bytes
             )
         except sqlite3.Error as exc:
             if not (read_only and is_unwritable(exc) and path.is_file()):
                 raise wrap_error(exc, path, "opening the run store") from exc
-            conn = self._open_immutable(busy_timeout)  # a read-only mount: no -shm file possible
+            return self._open_immutable(busy_timeout)  # a read-only mount: no -shm file possible
         except OSError as exc:
             raise wrap_error(exc, path, "opening the run store") from exc
-        try:
-            if read_only:
-                prepare_schema(conn, path, read_only=True)
-            else:
-                with opening_lock(owners_dir(path)):
-                    # still empty now that no other opener is mid-way: truncated, not just created
-                    if was_empty and _is_empty_file(path):
-                        raise _empty_file_error(path)
-                    configure_writer(conn, path, durability)
-                    prepare_schema(conn, path)
-                self._owner = OwnerLock.acquire(owners_dir(path))
-        except BaseException as exc:
-            conn.close()
-            if isinstance(exc, sqlite3.Error | OSError):
-                raise wrap_error(exc, path, "opening the run store") from exc
-            raise
-        return conn
 
     def _open_immutable(self, busy_timeout: float) -> sqlite3.Connection:
         try:
