@@ -117,39 +117,36 @@ class SqliteRunStore:
         if read_only:
             if _is_empty_file(path):
                 raise _empty_file_error(path)
-            conn = self._connect(path, durability, busy_timeout, True, max_db_bytes)
+            ro = self._connect(path, durability, busy_timeout, True, max_db_bytes)
             try:
-                prepare_schema(conn, path, read_only=True)
+                prepare_schema(ro, path, read_only=True)
             except BaseException as exc:
-                conn.close()
+                ro.close()
                 if isinstance(exc, sqlite3.Error | OSError):
                     raise wrap_error(exc, path, "opening the run store") from exc
                 raise
-            return conn
+            return ro
+        # A file with content is checked before anything is created next to it (a foreign file
+        # stays untouched). A missing or 0-byte file is connected to under the opening lock:
+        # connecting creates a 0-byte file, and the first opener switches it to WAL (4 KiB)
+        # before it lets go, so a 0-byte file seen there was truncated, not just created by a
+        # concurrent opener.
+        has_content = path.is_file() and not _is_empty_file(path)
+        conn = self._connect(path, durability, busy_timeout, False, max_db_bytes) if has_content else None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise wrap_error(exc, path, "opening the run store") from exc
-        # connect under the opening lock: connecting creates a 0-byte file, and the first opener
-        # switches it to WAL (4 KiB) before it lets go, so a 0-byte file seen here was truncated,
-        # not just created by a concurrent opener
-        with opening_lock(owners_dir(path)):
-            if _is_empty_file(path):
-                raise _empty_file_error(path)
-            conn = self._connect(path, durability, busy_timeout, False, max_db_bytes)
-            try:
+            with opening_lock(owners_dir(path)):
+                if conn is None:
+                    if _is_empty_file(path):
+                        raise _empty_file_error(path)
+                    conn = self._connect(path, durability, busy_timeout, False, max_db_bytes)
                 configure_writer(conn, path, durability)
                 prepare_schema(conn, path)
-            except BaseException as exc:
-                conn.close()
-                if isinstance(exc, sqlite3.Error | OSError):
-                    raise wrap_error(exc, path, "opening the run store") from exc
-                raise
-        try:
             self._owner = OwnerLock.acquire(owners_dir(path))
         except BaseException as exc:
-            conn.close()
-            if isinstance(exc, OSError):
+            if conn is not None:
+                conn.close()
+            if isinstance(exc, sqlite3.Error | OSError):
                 raise wrap_error(exc, path, "opening the run store") from exc
             raise
         return conn
