@@ -79,7 +79,7 @@ class CompletionActor(ShardActor):
         super().__init__()
         self.shard = shard
         self.bus = bus
-        self.runner: pykka.ActorRef[Any] | None = None  # set by the system before any run
+        self.run_actor: pykka.ActorRef[Any] | None = None  # set by the system before any run
         self._runs: dict[str, _Run] = {}
 
     def _fault(self, run_id: str, exc: Exception) -> None:
@@ -169,9 +169,9 @@ class CompletionActor(ShardActor):
             self.bus.tell(PublishTerminal(rec.run_id, event))
         except pykka.ActorDeadError:
             _log.error("bus shard %d is dead; run %s ends without its log", self.shard, rec.run_id)
-        if self.runner is not None:
+        if self.run_actor is not None:
             with contextlib.suppress(pykka.ActorDeadError):
-                self.runner.tell(RunEnded(rec.run_id, event.type))
+                self.run_actor.tell(RunEnded(rec.run_id, event.type))
 
     def _open_runs(self) -> Iterable[str]:
         return [run_id for run_id, run in self._runs.items() if run.terminal is None]

@@ -1,6 +1,6 @@
 """The executor seam: where a run's pipeline executes.
 
-The RunnerActor decides *when* (start, cancel, abandon at the deadline); an executor decides
+The RunActor decides *when* (start, cancel, abandon at the deadline); an executor decides
 *where*. The local one runs sync pipelines on a bounded thread pool and async ones on one event
 loop; a Ray executor is the next. Whatever the executor, the run's outcome reaches the system
 the same way: the job itself reports it when it returns, so an executor only has to run it.
@@ -39,7 +39,7 @@ class Job:
 
 @runtime_checkable
 class Executor(Protocol):
-    """Where pipelines run. Called from the RunnerActor's thread: no method may block on a run."""
+    """Where pipelines run. Called from the RunActor's thread: no method may block on a run."""
 
     def start(self, job: Job) -> None:
         """Run ``job`` soon (now, or queued behind others while capacity is used)."""

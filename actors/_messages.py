@@ -112,7 +112,7 @@ class Admit:
 
 @dataclass(frozen=True, slots=True)
 class Started:
-    """The RunnerActor is handing the run to a worker: PENDING -> RUNNING."""
+    """The RunActor is handing the run to a worker: PENDING -> RUNNING."""
 
     run_id: str
 
@@ -139,7 +139,7 @@ class Settle:
     run_id: str
 
 
-# --- to the RunnerActor -------------------------------------------------------------------------
+# --- to the RunActor -------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Start:
     record: LiveRun

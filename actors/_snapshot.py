@@ -18,21 +18,21 @@ from ._errors import RunExpiredError, RunTimeoutError, RunwireError
 from ._info import RunInfo
 from ._live_run import LiveRun
 from ._messages import InfoBatch, InfoRequest
-from ._runner import RunnerRunInfo
+from ._run_actor import RunActorInfo
 
 __all__ = ["snapshot", "snapshots"]
 
-Refs = tuple[pykka.ActorRef[Any], pykka.ActorRef[Any], pykka.ActorRef[Any]]  # completion, bus, runner
+Refs = tuple[pykka.ActorRef[Any], pykka.ActorRef[Any], pykka.ActorRef[Any]]  # completion, bus, run actor
 
 
 def snapshot(record: LiveRun, refs: Refs, timeout: float) -> RunInfo:
     """One run's RunInfo; ``RunExpiredError`` if its state was freed meanwhile."""
     question = InfoRequest(record.run_id)
     futures = [ref.ask(question, block=False) for ref in refs]
-    comp, bus, runner = _gather(record.shard, futures, timeout, f"about run {record.run_id} ")
+    comp, bus, run_actor = _gather(record.shard, futures, timeout, f"about run {record.run_id} ")
     if not isinstance(comp, CompletionRunInfo) or not isinstance(bus, BusRunInfo):
         raise RunExpiredError(record.run_id)
-    return _run_info(record, comp, bus, runner if isinstance(runner, RunnerRunInfo) else None)
+    return _run_info(record, comp, bus, run_actor if isinstance(run_actor, RunActorInfo) else None)
 
 
 def snapshots(records: Sequence[LiveRun], shards: Sequence[Refs], timeout: float) -> list[RunInfo]:
@@ -46,14 +46,14 @@ def snapshots(records: Sequence[LiveRun], shards: Sequence[Refs], timeout: float
         asked.append((index, [ref.ask(question, block=False) for ref in shards[index]]))
     answers: dict[str, tuple[Any, Any, Any]] = {}
     for index, futures in asked:
-        comp, bus, runner = (m if isinstance(m, dict) else {} for m in _gather(index, futures, timeout))
+        comp, bus, run_actor = (m if isinstance(m, dict) else {} for m in _gather(index, futures, timeout))
         for rid, c in comp.items():
-            answers[rid] = (c, bus.get(rid), runner.get(rid))
+            answers[rid] = (c, bus.get(rid), run_actor.get(rid))
     infos = []
     for record in records:
-        comp, bus, runner = answers.get(record.run_id, (None, None, None))
+        comp, bus, run_actor = answers.get(record.run_id, (None, None, None))
         if isinstance(comp, CompletionRunInfo) and isinstance(bus, BusRunInfo):
-            infos.append(_run_info(record, comp, bus, runner if isinstance(runner, RunnerRunInfo) else None))
+            infos.append(_run_info(record, comp, bus, run_actor if isinstance(run_actor, RunActorInfo) else None))
     return infos
 
 
@@ -66,7 +66,7 @@ def _gather(shard: int, futures: list[pykka.Future[Any]], timeout: float, about:
         raise RunwireError(f"runtime shard {shard} is down: {exc}") from None
 
 
-def _run_info(record: LiveRun, comp: CompletionRunInfo, bus: BusRunInfo, runner: RunnerRunInfo | None) -> RunInfo:
+def _run_info(record: LiveRun, comp: CompletionRunInfo, bus: BusRunInfo, run_actor: RunActorInfo | None) -> RunInfo:
     # The terminal as the *log* has it (the bus fills the slot after appending it), read after
     # the bus answered: a terminal the CompletionActor decided but the bus has not logged yet
     # must not show up next to a last_seq that does not include it.
@@ -86,6 +86,6 @@ def _run_info(record: LiveRun, comp: CompletionRunInfo, bus: BusRunInfo, runner:
         late_events_dropped=bus.late_events_dropped,
         discarded_signals=comp.discarded_signals,
         finish_reason=comp.finish_reason,
-        worker_active=runner is not None and runner.worker_active,
-        worker_abandoned=runner is not None and runner.worker_abandoned,
+        worker_active=run_actor is not None and run_actor.worker_active,
+        worker_abandoned=run_actor is not None and run_actor.worker_abandoned,
     )

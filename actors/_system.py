@@ -31,7 +31,7 @@ from ._messages import Admit, Close, Drain, InfoRequest, Open, Resume, Signal, S
 from ._once import TerminalSlot
 from ._outbox import Outbox
 from ._plugins import EXECUTORS, LOOPS, load
-from ._runner import RunnerActor
+from ._run_actor import RunActor
 from ._shard import tell_quietly
 from ._snapshot import snapshot, snapshots
 from ._storage import NewRun, SystemStore, open_store
@@ -48,18 +48,18 @@ _EXPIRED_MEMORY = 100_000  # how many expired run_ids are remembered, to say "ex
 
 
 class _Shard:
-    __slots__ = ("bus", "completion", "runner")
+    __slots__ = ("bus", "completion", "run_actor")
 
-    def __init__(self, bus: pykka.ActorRef[Any], completion: pykka.ActorRef[Any], runner: pykka.ActorRef[Any]):
+    def __init__(self, bus: pykka.ActorRef[Any], completion: pykka.ActorRef[Any], run_actor: pykka.ActorRef[Any]):
         self.bus = bus
         self.completion = completion
-        self.runner = runner
+        self.run_actor = run_actor
 
 
 class RunSystem:
     """Starts runs and hands out :class:`RunHandle` s. Use it as a context manager.
 
-    Runs are spread over ``shards`` groups of (RunnerActor, BusActor, CompletionActor): actors
+    Runs are spread over ``shards`` groups of (RunActor, BusActor, CompletionActor): actors
     cost a thread each, so they are shared by many runs instead of started per run (see
     docs/architecture.md for the figures).
 
@@ -130,10 +130,10 @@ class RunSystem:
         for i in range(shards):
             bus = BusActor.start(i, retain_events, retain_bytes)
             completion = CompletionActor.start(i, bus)
-            runner = RunnerActor.start(i, completion, self._executor, self._timer, cancel_deadline, include_traceback)
+            run_actor = RunActor.start(i, completion, self._executor, self._timer, cancel_deadline, include_traceback)
             bus.proxy().completion = completion
-            completion.proxy().runner = runner
-            self._shards.append(_Shard(bus, completion, runner))
+            completion.proxy().run_actor = run_actor
+            self._shards.append(_Shard(bus, completion, run_actor))
         # the proxy attribute writes above are messages: make sure they landed before any run
         for shard in self._shards:
             shard.bus.ask(InfoRequest(""), timeout=ask_timeout)
@@ -203,7 +203,7 @@ class RunSystem:
             if binding is not None:  # after Admit (a write error fails the run), before Start (seq 1 on)
                 new = NewRun(rid, record.pipeline_name, record.inputs, parent_run_id, record.created_at)
                 self._subscribe(rid, binding.create(new), 0)
-            shard.runner.tell(Start(record))
+            shard.run_actor.tell(Start(record))
         record.terminal.add_done_callback(lambda _f: self._schedule_expiry(rid))
         return RunHandle(self, record)
 
@@ -340,10 +340,10 @@ class RunSystem:
 
     def _info(self, record: LiveRun) -> RunInfo:
         shard = self._shards[record.shard]
-        return snapshot(record, (shard.completion, shard.bus, shard.runner), self._ask_timeout)
+        return snapshot(record, (shard.completion, shard.bus, shard.run_actor), self._ask_timeout)
 
     def _infos(self, records: list[LiveRun]) -> list[RunInfo]:
-        refs = [(shard.completion, shard.bus, shard.runner) for shard in self._shards]
+        refs = [(shard.completion, shard.bus, shard.run_actor) for shard in self._shards]
         return snapshots(records, refs, self._ask_timeout)
 
     def _schedule_expiry(self, run_id: str) -> None:
@@ -360,7 +360,7 @@ class RunSystem:
         while len(self._expired) > _EXPIRED_MEMORY:
             self._expired.popitem(last=False)
         shard = self._shards[record.shard]
-        for ref in (shard.bus, shard.completion, shard.runner):
+        for ref in (shard.bus, shard.completion, shard.run_actor):
             with contextlib.suppress(pykka.ActorDeadError):
                 ref.tell(Close(run_id))
 
@@ -395,7 +395,7 @@ class RunSystem:
             with contextlib.suppress(Exception):
                 fut.result(left())
         for shard in self._shards:
-            for ref in (shard.runner, shard.completion, shard.bus):
+            for ref in (shard.run_actor, shard.completion, shard.bus):
                 with contextlib.suppress(pykka.Timeout, pykka.ActorDeadError):
                     ref.stop(block=left() > 0, timeout=left())
         # workers had their cancel; those that ignore it are daemon threads, left behind after

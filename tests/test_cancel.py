@@ -180,7 +180,7 @@ def test_async_pipeline_stops_through_its_cancel_scope(system: RunSystem) -> Non
 
 def test_pipeline_ignoring_cancellation_is_abandoned_and_reported() -> None:
     watcher = LogWatcher("ignored cancellation")
-    logging.getLogger("runwire.runner").addHandler(watcher)
+    logging.getLogger("runwire.run").addHandler(watcher)
     stuck = threading.Event()
     try:
         with RunSystem(workers=1, cancel_deadline=0.2) as system:
@@ -199,7 +199,7 @@ def test_pipeline_ignoring_cancellation_is_abandoned_and_reported() -> None:
             assert system.start(lambda ctx: 1).wait(10).type == "run.completed"
     finally:
         stuck.set()
-        logging.getLogger("runwire.runner").removeHandler(watcher)
+        logging.getLogger("runwire.run").removeHandler(watcher)
 
 
 def test_cancel_during_backpressure_reaches_the_blocked_worker_at_once() -> None:

@@ -125,9 +125,9 @@ def test_every_enforced_in_entry_names_code_that_exists(doc: Path) -> None:
 
 def test_the_checker_catches_a_renamed_function() -> None:
     """The control: a name that is not there, and a method on the wrong class, are reported."""
-    assert _problems_in("`actors/_runner.py:RunnerActor._start`, `RunnerActor._deadline_passed`") == []
-    assert _problems_in("`actors/_runner.py:RunnerActor._no_such_method`") != []
-    assert _problems_in("`actors/_runner.py:RunnerActor._start`, `CompletionActor._signal`") != []
+    assert _problems_in("`actors/_run_actor.py:RunActor._start`, `RunActor._deadline_passed`") == []
+    assert _problems_in("`actors/_run_actor.py:RunActor._no_such_method`") != []
+    assert _problems_in("`actors/_run_actor.py:RunActor._start`, `CompletionActor._signal`") != []
     assert _problems_in("`actors/_no_such_module.py:thing`") != []
 
 

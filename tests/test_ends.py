@@ -101,10 +101,10 @@ def test_a_run_cancelled_while_queued_never_starts_and_is_not_reported_abandoned
     """One worker, held by a pipeline that ignores cancellation; a second run waits in the queue
     and is cancelled there. Its body must never execute, and no 'abandoned' report may name it."""
     abandoned = LogWatcher("ignored cancellation")
-    logging.getLogger("runwire.runner").addHandler(abandoned)
+    logging.getLogger("runwire.run").addHandler(abandoned)
     seen: list[str] = []
     lines = _Lines(seen)
-    logging.getLogger("runwire.runner").addHandler(lines)
+    logging.getLogger("runwire.run").addHandler(lines)
     release, holding = threading.Event(), threading.Event()
     ran = threading.Event()
     try:
@@ -136,8 +136,8 @@ def test_a_run_cancelled_while_queued_never_starts_and_is_not_reported_abandoned
             assert system.get(holder.run_id).worker_abandoned  # the true report is still made
     finally:
         release.set()
-        logging.getLogger("runwire.runner").removeHandler(abandoned)
-        logging.getLogger("runwire.runner").removeHandler(lines)
+        logging.getLogger("runwire.run").removeHandler(abandoned)
+        logging.getLogger("runwire.run").removeHandler(lines)
 
 
 class _Lines(logging.Handler):

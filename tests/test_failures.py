@@ -149,7 +149,7 @@ def test_async_subscriber_whose_loop_closed_is_dropped(system: RunSystem) -> Non
     del waiting, stream
 
 
-@pytest.mark.parametrize("actor", ["bus", "completion", "runner"])
+@pytest.mark.parametrize("actor", ["bus", "completion", "run_actor"])
 def test_actor_fault_while_handling_a_run_still_ends_it(system: RunSystem, actor: str) -> None:
     gate = threading.Event()
     handle = system.start(blocker(gate))
@@ -161,7 +161,7 @@ def test_actor_fault_while_handling_a_run_still_ends_it(system: RunSystem, actor
     assert_well_formed(collect(handle))
 
 
-@pytest.mark.parametrize("actor", ["bus", "completion", "runner"])
+@pytest.mark.parametrize("actor", ["bus", "completion", "run_actor"])
 def test_actor_crash_gives_every_open_run_a_terminal(actor: str) -> None:
     system = RunSystem(shards=1)
     try:

@@ -20,7 +20,7 @@ from .helpers import assert_well_formed, collect
 def _settle(system: RunSystem) -> None:
     """Every actor has handled what was sent before (FIFO mailboxes): ask each one a question."""
     for shard in system._shards:
-        for ref in (shard.bus, shard.completion, shard.runner):
+        for ref in (shard.bus, shard.completion, shard.run_actor):
             ref.ask(InfoRequest(""), timeout=10)
 
 

@@ -54,14 +54,14 @@ def test_cancel_before_start_makes_the_terminal_the_first_event(system: RunSyste
         ran.set()
 
     with contextlib.ExitStack() as stack:
-        for shard in system._shards:  # hold every RunnerActor: Start waits behind the pause
-            stack.enter_context(paused(shard.runner))
+        for shard in system._shards:  # hold every RunActor: Start waits behind the pause
+            stack.enter_context(paused(shard.run_actor))
         handle = system.start(pipeline)
         terminal = handle.cancel("before start")
     events = collect(handle)
     assert [e.type for e in events] == ["run.cancelled"]
     assert events[0].seq == 1 and terminal == events[0]
-    # the runner saw the cancel flag when it got Start: the pipeline never ran
+    # the run actor saw the cancel flag when it got Start: the pipeline never ran
     assert handle.info().worker_active is False
     assert not ran.is_set()
 

@@ -1,4 +1,4 @@
-"""RunnerActor: one shard of run executions. Starts workers, relays their outcome, stops them.
+"""RunActor: one shard of run executions. Starts workers, relays their outcome, stops them.
 
 The pipeline runs off the actor, wherever the system's executor puts it (the local one: a pool
 thread for sync code, an event loop for async code); the actor only receives the worker's
@@ -38,13 +38,13 @@ from ._messages import (
 from ._shard import ShardActor, internal_failure, tell_quietly
 from ._timer import Timer
 
-__all__ = ["RunnerActor", "RunnerRunInfo", "failure_signal"]
+__all__ = ["RunActor", "RunActorInfo", "failure_signal"]
 
-_log = logging.getLogger("runwire.runner")
+_log = logging.getLogger("runwire.run")
 
 
 @dataclass(frozen=True, slots=True)
-class RunnerRunInfo:
+class RunActorInfo:
     worker_active: bool
     worker_abandoned: bool
 
@@ -85,8 +85,8 @@ def _outcome(run_id: str, result: Any, include_traceback: bool) -> Signal:
     return Signal(run_id, "complete", result=value)
 
 
-class RunnerActor(ShardActor):
-    role = "runner"
+class RunActor(ShardActor):
+    role = "run actor"
 
     def __init__(
         self,
@@ -129,8 +129,8 @@ class RunnerActor(ShardActor):
                 return self._shared(message)
         return None
 
-    def _info(self, run_id: str) -> RunnerRunInfo:
-        return RunnerRunInfo(run_id in self._active, run_id in self._abandoned)
+    def _info(self, run_id: str) -> RunActorInfo:
+        return RunActorInfo(run_id in self._active, run_id in self._abandoned)
 
     def _start(self, record: LiveRun) -> None:
         if record.cancel_requested.is_set():
