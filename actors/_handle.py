@@ -13,7 +13,7 @@ from pydantic import JsonValue
 from runwire.protocol import RunEvent
 
 from ._checks import check_result, check_text, check_timeout
-from ._errors import RunTimeoutError
+from ._errors import RunTimeoutError, RunwireError
 from ._live_run import LiveRun
 from ._messages import Signal
 from ._subscription import EventStream, Policy, loop_waker
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from ._info import RunInfo
     from ._system import RunSystem
 
-__all__ = ["CancelHook", "RunHandle"]
+__all__ = ["CancelHook", "RemoteRunHandle", "RunHandle"]
 
 _HOOK_SET = threading.Lock()  # only makes set_cancel_hook's check-and-set atomic (rare, never waits)
 
@@ -154,3 +154,62 @@ class RunHandle:
 
     def __hash__(self) -> int:
         return hash(self.run_id)
+
+
+class RemoteRunHandle(RunHandle):
+    """Base of a handle to a run this system does not hold in memory (``runwire.actors.ext``).
+
+    A store's ``SystemStore.handle`` returns one for a stored run: finished, or in flight in
+    another process sharing the store. ``events()`` and ``info()`` work as on any handle (the
+    system reads them from its store); a subclass implements ``wait`` and ``cancel`` (and may
+    override ``wait_async`` and ``on_terminal``, whose defaults call ``wait`` on a thread).
+    Outcome signals other than cancel (``complete``/``fail``/``report_finish_reason``) belong
+    to the process running the run: here they raise ``RunwireError`` unless overridden.
+    """
+
+    __slots__ = ("_pipeline",)
+
+    def __init__(self, system: RunSystem, run_id: str, pipeline: str) -> None:
+        self._system = system
+        self.run_id: str = check_text(run_id, "run_id")
+        self._pipeline: str = check_text(pipeline, "pipeline")
+
+    def __repr__(self) -> str:
+        return f"<RunHandle {self.run_id} pipeline={self._pipeline!r} (not in this system's memory)>"
+
+    @property
+    def pipeline(self) -> str:
+        return self._pipeline
+
+    def wait(self, timeout: float | None = None) -> RunEvent:
+        """Block until the run's terminal is stored; return it (``RunTimeoutError`` past ``timeout``)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement wait()")
+
+    def cancel(self, reason: str = "cancelled", *, timeout: float | None = 10.0) -> RunEvent:
+        """Have the run's owner cancel it; return its terminal (whichever won by precedence)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement cancel()")
+
+    async def wait_async(self) -> RunEvent:
+        """``wait()`` on a worker thread, awaited from any anyio loop."""
+        return await anyio.to_thread.run_sync(self.wait, abandon_on_cancel=True)
+
+    def on_terminal(self, callback: Callable[[RunEvent], object]) -> None:
+        """Call ``callback(terminal)`` once the run ended: from a daemon thread blocked in ``wait()``."""
+        threading.Thread(
+            target=lambda: callback(self.wait()), name=f"runwire-terminal-{self.run_id}", daemon=True
+        ).start()
+
+    def set_cancel_hook(self, hook: CancelHook) -> None:
+        raise RunwireError(f"run {self.run_id} is not held by this system: set its cancel hook where it runs")
+
+    def _elsewhere(self, action: str) -> RunwireError:
+        return RunwireError(f"cannot {action} run {self.run_id}: only the system running it can")
+
+    def complete(self, result: JsonValue = None) -> None:
+        raise self._elsewhere("complete")
+
+    def fail(self, error_type: str, message: str) -> None:
+        raise self._elsewhere("fail")
+
+    def report_finish_reason(self, reason: str) -> None:
+        raise self._elsewhere("report a finish reason on")

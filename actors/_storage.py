@@ -76,8 +76,19 @@ class SystemStore(Protocol):
         """Stored runs not in ``skip`` (those in memory), at most ``limit`` + len(skip) of them."""
         ...
 
-    def replay(self, run_id: str, after_seq: int, missing: Exception) -> Iterator[list[RunEvent]]:
-        """A stored run's events after ``after_seq``, in pages; raise ``missing`` if not stored."""
+    def bind(self, system: RunSystem) -> None:
+        """Called once by ``RunSystem.__init__`` once its actors are up, before its first run: e.g.
+        start serving other processes' cancel requests for this system's runs. Raising makes the
+        system close and re-raise. Nothing to do: ``pass``."""
+        ...
+
+    def replay(
+        self, run_id: str, after_seq: int, missing: Exception, timeout: float | None = None
+    ) -> Iterator[list[RunEvent]]:
+        """A stored run's events after ``after_seq``, in pages; raise ``missing`` if not stored.
+
+        A run in flight in another process may be followed live, to its terminal; ``timeout``
+        then bounds the wait for each next page (``runwire.actors.RunTimeoutError``)."""
         ...
 
     def fill(self, batch: list[RunEvent]) -> Iterator[list[RunEvent]]:

@@ -295,7 +295,7 @@ class EventStream:
         binding = self._system._store
         if binding is None:
             raise missing
-        return binding.replay(self._run_id, after_seq, missing)
+        return binding.replay(self._run_id, after_seq, missing, self._timeout)
 
     def _first(self, batch: list[RunEvent]) -> Iterator[list[RunEvent]] | None:
         """With a store, a first batch that opens with a gap, that gap filled from the store; else None."""

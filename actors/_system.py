@@ -138,6 +138,12 @@ class RunSystem:
         for shard in self._shards:
             shard.bus.ask(InfoRequest(""), timeout=ask_timeout)
             shard.completion.ask(InfoRequest(""), timeout=ask_timeout)
+        if self._store is not None:  # e.g. serve other processes' cancels of this system's runs
+            try:
+                self._store.bind(self)
+            except BaseException:
+                self.close(0)
+                raise
 
     # -- context manager ----------------------------------------------------------------------
     def __enter__(self) -> RunSystem:

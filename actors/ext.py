@@ -14,6 +14,7 @@ documented in docs/extending.md; the names below are the whole contract:
 - pipelines: ``register_pipeline``, ``resolve_pipeline``, ``pipelines`` (``runwire.pipelines``
   entry points);
 - cancellation: ``CancelHook`` (``RunHandle.set_cancel_hook``);
+- handles of runs not in memory (stored, or owned by another process): ``RemoteRunHandle``;
 - the debug seam (tests, diagnosis): ``Pause`` (hold an actor so racing messages queue up in order);
 - entry point groups: ``STORES``, ``EXECUTORS``, ``PIPELINES``, ``LOOPS``.
 """
@@ -21,7 +22,7 @@ documented in docs/extending.md; the names below are the whole contract:
 from __future__ import annotations
 
 from ._executor import Executor, ExecutorFactory, Job, LocalExecutor
-from ._handle import CancelHook
+from ._handle import CancelHook, RemoteRunHandle
 from ._messages import Pause
 from ._pipelines import available as pipelines
 from ._pipelines import register as register_pipeline
@@ -39,6 +40,7 @@ __all__ = [
     "OK",
     "PIPELINES",
     "POLICIES",
+    "RemoteRunHandle",
     "STORES",
     "AsyncSink",
     "CancelHook",

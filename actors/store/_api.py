@@ -147,3 +147,33 @@ class RunStore(Protocol):
     def close(self) -> None:
         """Commit what is queued, stop the writer, release the file."""
         ...
+
+    # -- across processes (docs/scale-out.md): the writing process notifies, nobody polls ------
+
+    def wait_for_change(self, run_id: str, after_seq: int, timeout: float | None) -> bool:
+        """Block until run ``run_id`` has a *committed* event with seq > ``after_seq``, or has ended,
+        or its owner is found dead (``recover()`` then closes it with ``run.failed``), or
+        ``timeout`` passes; True unless it timed out (an unknown run: True at once).
+
+        Wakes on a notification from the writing process (SQLite: the owner's local socket;
+        PostgreSQL: LISTEN/NOTIFY sent in the commit's transaction), never a sleep-and-query
+        loop. Any thread may call it; it must not hold a connection the writer needs.
+        """
+        ...
+
+    def request_cancel(self, run_id: str, reason: str, timeout: float) -> None:
+        """Ask the live owner of ``run_id`` (another process/system on this store) to cancel it and
+        return once the run's terminal is committed (``run.cancelled``, or whichever terminal won
+        by the usual precedence). The owner dead: recover its runs (``run.failed``) and return.
+        Not confirmed within ``timeout``: raise ``runwire.actors.RunTimeoutError`` naming the
+        owner (pid/host or owner token). A run that already ended: return at once.
+        """
+        ...
+
+    def serve_cancels(self, cancel: Callable[[str, str], None]) -> Callable[[], None]:
+        """Owner side: from now on, when another process requests a cancel of one of this store's
+        runs, call ``cancel(run_id, reason)`` on a store-owned thread (a RunSystem's binding calls
+        ``handle(run_id).cancel(reason)``; it raises ``KeyError`` for a run it does not hold, and
+        the next server is asked). Returns a function that stops serving.
+        """
+        ...

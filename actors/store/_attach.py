@@ -20,14 +20,15 @@ store's ``attach``: ``import runwire.actors`` loads no SQLite. It is the one imp
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
-from runwire.actors import RunHandle, RunInfo
-from runwire.actors.ext import FULL, OK, FailRun, NewRun, Sink
+from runwire.actors import RunHandle, RunInfo, RunTimeoutError, UnknownRunError
+from runwire.actors.ext import FULL, OK, FailRun, NewRun, RemoteRunHandle, Sink
 from runwire.protocol import TERMINAL_TYPES, RunEvent, RunState
 
 from ._api import RunStore
@@ -170,6 +171,21 @@ class StoreBinding:
                 _log.info("closed %d run(s) a dead process left in flight: %s", len(recovered), recovered[:5])
         return binding
 
+    def bind(self, system: RunSystem) -> None:
+        """Serve other processes' cancel requests for this system's runs (through its handles)."""
+
+        def cancel(run_id: str, reason: str) -> None:  # on a store thread
+            handle = system.handle(run_id)  # UnknownRunError (a KeyError): not ours, ask the next
+            if isinstance(handle, RemoteRunHandle):
+                raise UnknownRunError(run_id)
+            with contextlib.suppress(RunTimeoutError):
+                handle.cancel(reason, timeout=0)  # the requester waits for the terminal's commit
+
+        try:
+            self._removers.append(self.store.serve_cancels(cancel))
+        except StoreError as exc:  # a read-only store owns no runs
+            _log.debug("not serving cancels: %s", exc)
+
     # -- writing ------------------------------------------------------------------------------
     def check_new(self, run_id: str) -> None:
         if self.store.get_run(run_id) is not None:
@@ -226,7 +242,7 @@ class StoreBinding:
     def handle(self, system: RunSystem, run_id: str) -> RunHandle | None:
         self.settle(run_id)
         stored = self.store.get_run(run_id)
-        return None if stored is None else StoredRunHandle(system, stored)
+        return None if stored is None else StoredRunHandle(system, self.store, stored)
 
     def info(self, run_id: str) -> RunInfo | None:
         self.settle(run_id)
@@ -240,9 +256,12 @@ class StoreBinding:
             stored_info(self.store, rec) for rec in self.store.list_runs(state, None, wanted) if rec.run_id not in skip
         ]
 
-    def replay(self, run_id: str, after_seq: int, missing: Exception) -> Iterator[list[RunEvent]]:
-        """A stored run's events after ``after_seq``, in pages; raises ``missing`` if not stored."""
-        return stored_pages(self.store, run_id, after_seq, missing, self.settle)
+    def replay(
+        self, run_id: str, after_seq: int, missing: Exception, timeout: float | None = None
+    ) -> Iterator[list[RunEvent]]:
+        """A stored run's events after ``after_seq``, in pages, a run of another process followed
+        live to its terminal; raises ``missing`` if not stored."""
+        return stored_pages(self.store, run_id, after_seq, missing, self.settle, timeout)
 
     def fill(self, batch: list[RunEvent]) -> Iterator[list[RunEvent]]:
         """``batch`` with a leading retention ``stream.gap`` replaced by the stored events it stands for."""

@@ -4,24 +4,68 @@ Each open store holds an exclusive OS lock on its own lock file (``<db>-owners/<
 The kernel drops the lock when the process dies, SIGKILL included, so "can I take the lock?"
 answers "is the owner dead?" with no pid reuse or clock problems. ``recover()`` only closes
 runs whose owner is dead: a second process on the same file never fails live runs.
+
+The lock file holds ``pid host`` of its owner (for messages such as "owner pid 123 on box did
+not answer"), and the owner's notice socket (``<token>.sock``, see ``_notices``) sits beside it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-__all__ = ["OwnerLock", "opening_lock", "owners_dir"]
+__all__ = ["OwnerLock", "describe_owner", "opening_lock", "owners_dir", "socket_path", "wait_until_dead"]
 
 
 def owners_dir(db_path: Path) -> Path:
     """The directory of lock files next to the database file."""
     return db_path.with_name(db_path.name + "-owners")
+
+
+def socket_path(directory: Path, token: str) -> Path:
+    """Where the owner ``token`` listens for followers and cancel requests."""
+    return directory / f"{token}.sock"
+
+
+def describe_owner(directory: Path, token: str | None) -> str:
+    """``owner pid 123 on host (token abc…)``: who owns a run, for error messages."""
+    if not token:
+        return "an owner with no token (a store from before owners were recorded)"
+    try:
+        pid, _, host = (directory / f"{token}.lock").read_text("utf-8").strip().partition(" ")
+    except (OSError, UnicodeDecodeError):
+        pid = host = ""
+    where = f"pid {pid} on {host}" if pid else "a process that left no pid"
+    return f"owner {where} (token {token[:12]})"
+
+
+def wait_until_dead(directory: Path, token: str) -> None:
+    """Block until the owner ``token`` no longer holds its lock (it died or closed); never polls.
+
+    For a follower whose connection to the owner broke: the kernel drops the owner's flock when
+    its process dies, maybe a moment after the socket's EOF, so wait for the lock itself.
+    """
+    try:
+        handle = open(directory / f"{token}.lock", "r+b")  # noqa: SIM115 - closed below
+    except FileNotFoundError:
+        return
+    with handle:
+        if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+            import msvcrt
+
+            msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)
+            msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 @contextlib.contextmanager
@@ -76,6 +120,8 @@ class OwnerLock:
         if not _try_lock(handle):  # pragma: no cover - a fresh random name cannot be locked already
             handle.close()
             raise OSError(f"cannot lock {directory / token}.lock")
+        handle.write(f"{os.getpid()} {socket.gethostname()}\n".encode())
+        handle.flush()
         return cls(directory, token, handle)
 
     @classmethod
@@ -104,6 +150,8 @@ class OwnerLock:
         if sys.platform == "win32":  # pragma: no cover - Windows cannot unlink an open file
             handle.close()
         if remove and self.token:
+            with contextlib.suppress(OSError):
+                os.unlink(socket_path(self.directory, self.token))  # a dead owner's socket stays behind
             with contextlib.suppress(OSError):
                 os.unlink(self.directory / f"{self.token}.lock")
         if sys.platform != "win32":  # unlink first: nobody can lock the name in between

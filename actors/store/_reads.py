@@ -93,6 +93,11 @@ class Readers:
         rows = self._query("reading a run", f"SELECT {_RUN_COLUMNS} FROM runs r WHERE r.run_id = ?", (run_id,))
         return _record(rows[0]) if rows else None
 
+    def owner_of(self, run_id: str) -> str | None:
+        """The token of the store instance that created the run (None: unknown run or no owner)."""
+        rows = self._query("reading a run's owner", "SELECT owner FROM runs WHERE run_id = ?", (run_id,))
+        return str(rows[0][0]) if rows and rows[0][0] else None
+
     def list_runs(self, state: str | None, parent_run_id: str | None, limit: int) -> list[RunRecord]:
         where, params = [], []
         if state is not None:

@@ -8,13 +8,17 @@ retained window get the missing events from the store instead of a ``stream.gap`
 
 from __future__ import annotations
 
+import math
+import threading
+import time
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 from pydantic import JsonValue
 
-from runwire.actors import RunHandle, RunInfo, RunwireError
-from runwire.protocol import GAP_REASON_RETENTION, RunEvent, StreamGap
+from runwire.actors import RunInfo, RunTimeoutError, RunwireError
+from runwire.actors.ext import RemoteRunHandle
+from runwire.protocol import GAP_REASON_RETENTION, TERMINAL_TYPES, RunEvent, StreamGap
 
 from ._api import RunRecord, RunStore
 
@@ -24,19 +28,31 @@ if TYPE_CHECKING:
 __all__ = ["GAP_REASON_NOT_STORED", "PAGE", "StoredRunHandle", "fill_gap", "stored_info", "stored_pages"]
 
 PAGE: Final = 1000  # events per store read: bounds memory however long the run
+FOREVER: Final = threading.TIMEOUT_MAX / 2  # "no timeout" for a store call that needs a number
 GAP_REASON_NOT_STORED: Final = "not stored: a write to the run store failed"
 
 
 def stored_pages(
-    store: RunStore, run_id: str, after_seq: int, missing: Exception, settle: Callable[[str], None]
+    store: RunStore,
+    run_id: str,
+    after_seq: int,
+    missing: Exception,
+    settle: Callable[[str], None],
+    timeout: float | None = None,
 ) -> Iterator[list[RunEvent]]:
-    """The committed events with ``seq > after_seq``, in pages; raises ``missing`` if the run is unknown.
+    """The committed events with ``seq > after_seq``, in pages, to the run's terminal; raises
+    ``missing`` if the run is unknown.
 
-    ``settle`` first waits for the commit of a run this process just freed from memory. A run in
-    flight in another process ends with its last committed event (no live tail).
+    ``settle`` first waits for the commit of a run this process just freed from memory. A run
+    in flight in another process is followed live: read the committed pages, then
+    ``store.wait_for_change`` (a notice from the owner, no polling), repeat; each wait is
+    bounded by ``timeout`` (``RunTimeoutError``). The cursor is the last seq yielded, so no
+    event comes twice and none is skipped. An owner that dies mid-run: its ``run.failed``
+    (recovery) ends the stream.
     """
     settle(run_id)
-    if store.get_run(run_id) is None:
+    rec = store.get_run(run_id)
+    if rec is None:
         raise missing
     cursor = after_seq
     while True:
@@ -44,8 +60,16 @@ def stored_pages(
         if page:
             yield _declare_holes(page, cursor)
             cursor = page[-1].seq
-        if len(page) < PAGE:
-            return
+        if len(page) == PAGE:
+            continue
+        if rec.ended_at is not None or (page and page[-1].type in TERMINAL_TYPES):
+            return  # ended before this read began (or it read the terminal): nothing follows
+        if not store.wait_for_change(run_id, cursor, timeout):
+            raise RunTimeoutError(f"no event of run {run_id} within {timeout} s")
+        fresh = store.get_run(run_id)
+        if fresh is None:
+            return  # deleted meanwhile (gc only deletes ended runs)
+        rec = fresh  # read before the next pages: if it has ended, they hold its terminal
 
 
 def _declare_holes(page: list[RunEvent], cursor: int) -> list[RunEvent]:
@@ -141,62 +165,90 @@ def _first_step(store: RunStore, run_id: str) -> int | None:
     return first[0].step if first else None
 
 
-class StoredRunHandle(RunHandle):
-    """A handle to a run known only from the store.
+class StoredRunHandle(RemoteRunHandle):
+    """A handle to a run known only from the store: finished, or in flight in another process.
 
     A finished run behaves like any finished run: ``events()`` replays its stored log, ``wait``
-    and ``cancel`` return its terminal, late signals change nothing. A run in flight in another
-    process sharing the store cannot be waited for or cancelled from here: those raise
-    ``RunwireError`` saying so (the SQLite store carries no cross-process signals).
+    and ``cancel`` return its terminal, late signals change nothing. A run another live process
+    owns is followed through the store: ``events()`` tails it live, ``wait`` blocks on the
+    store's change notices, ``cancel`` asks its owner (``request_cancel``), which commits the
+    terminal before ``cancel`` returns. An owner that dies has its run closed with
+    ``run.failed`` (recovery), which every waiter then gets.
     """
 
-    __slots__ = ("_stored",)
+    __slots__ = ("_store", "_stored")
 
-    def __init__(self, system: RunSystem, stored: RunRecord) -> None:  # no runtime RunRecord: nothing runs here
-        self._system = system
-        self.run_id = stored.run_id
+    def __init__(self, system: RunSystem, store: RunStore, stored: RunRecord) -> None:
+        super().__init__(system, stored.run_id, stored.pipeline)
+        self._store = store
         self._stored = stored
 
     def __repr__(self) -> str:
         return f"<RunHandle {self.run_id} pipeline={self._stored.pipeline!r} (from the run store)>"
 
-    @property
-    def pipeline(self) -> str:
-        return self._stored.pipeline
-
-    def _terminal(self, action: str) -> RunEvent:
+    def _ended(self) -> RunEvent | None:
         terminal = self._stored.terminal
         if terminal is None:  # it may have ended since the handle was made
-            store = self._system.store
-            fresh = None if store is None else store.get_run(self.run_id)
-            terminal = None if fresh is None else fresh.terminal
-        if terminal is None:
-            raise RunwireError(
-                f"cannot {action} run {self.run_id}: it is running in another process that shares the run store; "
-                f"{action} it from that process"
-            )
+            fresh = self._store.get_run(self.run_id)
+            if fresh is None:
+                raise RunwireError(f"run {self.run_id} was deleted from the run store")
+            if fresh.terminal_json is not None:
+                self._stored = fresh
+                terminal = fresh.terminal
         return terminal
 
-    def cancel(self, reason: str = "cancelled", *, timeout: float | None = 10.0) -> RunEvent:
-        return self._terminal("cancel")
-
     def wait(self, timeout: float | None = None) -> RunEvent:
-        return self._terminal("wait for")
+        """Block until the run's terminal is committed (by its owner, or by recovery); return it."""
+        check_wait(timeout)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while (terminal := self._ended()) is None:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if left == 0.0 or not self._store.wait_for_change(self.run_id, self._stored_seq(), left):
+                raise RunTimeoutError(f"run {self.run_id} did not end within {timeout} s")
+        return terminal
 
-    async def wait_async(self) -> RunEvent:
-        return self._terminal("wait for")
+    def _stored_seq(self) -> int:
+        fresh = self._store.get_run(self.run_id)
+        return 0 if fresh is None else fresh.last_seq
+
+    def cancel(self, reason: str = "cancelled", *, timeout: float | None = 10.0) -> RunEvent:
+        """Cancel through the run's owner; returns the terminal, committed (whichever won)."""
+        if not isinstance(reason, str):
+            raise TypeError(f"reason must be a str, got {type(reason).__name__}")
+        check_wait(timeout)
+        terminal = self._ended()
+        if terminal is not None:
+            return terminal
+        started = time.monotonic()
+        self._store.request_cancel(self.run_id, reason, FOREVER if timeout is None else timeout)
+        left = None if timeout is None else max(0.0, timeout - (time.monotonic() - started))
+        return self.wait(left)
 
     def on_terminal(self, callback: Callable[[RunEvent], object]) -> None:
-        callback(self._terminal("watch"))
+        terminal = self._ended()
+        if terminal is not None:
+            callback(terminal)  # ended: at once, here, like any finished run
+        else:
+            super().on_terminal(callback)
 
     def complete(self, result: JsonValue = None) -> None:
-        self._terminal("complete")  # ended: a late signal changes nothing
+        if self._ended() is None:  # ended: a late signal changes nothing
+            super().complete(result)
 
     def fail(self, error_type: str, message: str) -> None:
-        self._terminal("fail")
+        if self._ended() is None:
+            super().fail(error_type, message)
 
     def report_finish_reason(self, reason: str) -> None:
-        self._terminal("report a finish reason on")
+        if self._ended() is None:
+            super().report_finish_reason(reason)
 
-    def _signal(self, signal: Any) -> None:
-        self._terminal("signal")
+
+def check_wait(timeout: object) -> None:
+    """A wait's timeout: None or a finite number of seconds >= 0."""
+    if timeout is None:
+        return
+    if not isinstance(timeout, int | float) or isinstance(timeout, bool):
+        raise TypeError(f"timeout must be a number of seconds or None, got {type(timeout).__name__}")
+    if not math.isfinite(timeout) or timeout < 0:
+        raise ValueError(f"timeout must be a finite number >= 0, got {timeout}")

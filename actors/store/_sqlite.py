@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import math
 import os
 import sqlite3
 import threading
@@ -20,8 +21,10 @@ from ._api import RUN_STATES, CommitListener, Durability, RawEvent, RunRecord, R
 from ._batch import Append, CreateRun, SetState, WriteOp
 from ._connect import configure_writer, connect_writer, is_unwritable, wrap_error
 from ._errors import StoreClosedError, StoreError
+from ._follow import Follower
 from ._maintenance import GcJob, RecoverJob, cutoff_from
-from ._owner import OwnerLock, opening_lock, owners_dir
+from ._notices import NoticeServer
+from ._owner import OwnerLock, opening_lock, owners_dir, socket_path
 from ._paths import resolve_db_path
 from ._reads import Readers
 from ._schema import MAX_SEQ, prepare_schema
@@ -41,6 +44,23 @@ def _unix(at: datetime | None) -> float:
     if at.tzinfo is None:
         raise ValueError("naive datetime: pass a timezone-aware datetime (UTC)")
     return at.timestamp()
+
+
+def _check_timeout(value: object) -> float | None:
+    if value is None:
+        return None
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise TypeError(f"timeout must be a number of seconds or None, got {type(value).__name__}")
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"timeout must be a finite number >= 0, got {value}")
+    return float(value)
+
+
+def _check_args(run_id: object, after_seq: object = 0) -> None:
+    if not isinstance(run_id, str) or not run_id:
+        raise TypeError(f"run_id must be a non-empty str, got {run_id!r}")
+    if not isinstance(after_seq, int) or isinstance(after_seq, bool) or after_seq < 0:
+        raise ValueError(f"after_seq must be an int >= 0, got {after_seq!r}")
 
 
 def _is_empty_file(path: Path) -> bool:
@@ -94,11 +114,18 @@ class SqliteRunStore:
         self._immutable = False  # set when a read-only file is on a read-only mount
         conn = self._open(durability, busy_timeout, read_only, max_db_bytes)
         self._writer = Writer(conn, self._path, self._owner.token if self._owner else "")
+        self._readers = Readers(self._path, busy_timeout=busy_timeout, read_only=read_only, immutable=self._immutable)
+        token = self._owner.token if self._owner else ""
+        self._notices: NoticeServer | None = None
+        if self._owner is not None:  # a writer: followers in other processes hear of its commits
+            self._notices = NoticeServer(socket_path(self._owner.directory, token))
+            self._writer.commit_listeners = (self._notices.committed,)
+            self._notices.start()
+        self._follower = Follower(self, owners_dir(self._path), token)
         if on_commit is not None:
             self.add_commit_listener(on_commit)
         if on_write_error is not None:
             self.add_write_error_listener(on_write_error)
-        self._readers = Readers(self._path, busy_timeout=busy_timeout, read_only=read_only, immutable=self._immutable)
         self._writer.start()
         atexit.register(self.close)
 
@@ -326,6 +353,52 @@ class SqliteRunStore:
         """Committed events with ``seq > after_seq`` in seq order, parsed into protocol models."""
         return [parse_event(raw.data) for raw in self._readers.events(run_id, after_seq, limit)]
 
+    def owner_of(self, run_id: str) -> str | None:
+        """The owner token recorded on the run (which open store created it), or None."""
+        return self._readers.owner_of(run_id)
+
+    # -- across processes: notices from the owner, never polling ---------------------------
+
+    def wait_for_change(self, run_id: str, after_seq: int, timeout: float | None) -> bool:
+        """Block until run ``run_id`` has a committed event with seq > ``after_seq``, or ended, or
+        its owner died (then it is recovered: ``run.failed``), or ``timeout`` passed; False only then.
+
+        Wakes on the owning store's notice over its local socket (or this store's own commits),
+        never a sleep-and-query loop. Any thread may call it; it holds no connection meanwhile.
+        """
+        _check_args(run_id, after_seq)
+        _check_timeout(timeout)
+        return self._follower.wait_for_change(run_id, after_seq, timeout)
+
+    def request_cancel(self, run_id: str, reason: str, timeout: float) -> None:
+        """Ask the live owner of ``run_id`` to cancel it; return once its terminal is committed.
+
+        The run already ended: returns at once. Its owner dead: recovers it (``run.failed``).
+        Not confirmed within ``timeout`` s: ``RunTimeoutError`` naming the owner (pid, host).
+        """
+        _check_args(run_id)
+        if not isinstance(reason, str):
+            raise TypeError(f"reason must be a str, got {type(reason).__name__}")
+        if _check_timeout(timeout) is None:
+            raise TypeError("request_cancel needs a timeout in seconds, not None")
+        self._follower.request_cancel(run_id, reason, timeout)
+
+    def serve_cancels(self, cancel: Callable[[str, str], None]) -> Callable[[], None]:
+        """Owner side: call ``cancel(run_id, reason)`` (on a store thread) for each cancel request of
+        another process; it raises KeyError for a run that is not its own. Returns the stop function."""
+        if not callable(cancel):
+            raise TypeError(f"cancel must be callable, got {type(cancel).__name__}")
+        if self._notices is None:
+            raise StoreError("serve_cancels() needs a writable store (opened read_only)", self._path)
+        return self._notices.serve_cancels(cancel)
+
+    def cancel_here(self, run_id: str, reason: str, reply: Callable[[str], None]) -> None:
+        """A cancel request of a run this very store object owns (another system sharing it)."""
+        if self._notices is None:
+            reply("this store is read-only: it owns no runs")
+        else:
+            self._notices.cancel_here(run_id, reason, reply)
+
     def page_stats(self) -> tuple[int, int]:
         """(page_count, freelist_count) of the file: how big it is and how much of it is free."""
         return self._readers.scalar("PRAGMA page_count"), self._readers.scalar("PRAGMA freelist_count")
@@ -347,6 +420,9 @@ class SqliteRunStore:
         self._writer.join(timeout)
         if self._writer.is_alive():  # still writing: keep the owner lock, or others would recover our runs
             raise TimeoutError(f"run store writer did not stop within {timeout} s [{self._path}]")
+        self._follower.close()
+        if self._notices is not None:
+            self._notices.close()
         self._readers.close()
         if self._owner is not None:
             self._owner.release()

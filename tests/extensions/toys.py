@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from runwire.actors import RunContext, RunHandle, RunInfo, RunSystem, RunwireError
-from runwire.actors.ext import OK, FailRun, Job, LocalExecutor, NewRun, Sink, register_pipeline
+from runwire.actors.ext import OK, FailRun, Job, LocalExecutor, NewRun, RemoteRunHandle, Sink, register_pipeline
 from runwire.protocol import GAP_REASON_RETENTION, TERMINAL_STATE_OF, RunEvent, RunState, StreamGap
 
 
@@ -29,6 +29,9 @@ class MemoryStore:
     @property
     def store(self) -> MemoryStore:
         return self
+
+    def bind(self, system: RunSystem) -> None:
+        pass  # one process only: no other process asks this store to cancel a run
 
     def check_new(self, run_id: str) -> None:
         if run_id in self.stored:
@@ -82,7 +85,9 @@ class MemoryStore:
         wanted = [info for info in infos if state is None or info.state == state]
         return wanted if limit is None else wanted[-limit:]
 
-    def replay(self, run_id: str, after_seq: int, missing: Exception) -> Iterator[list[RunEvent]]:
+    def replay(
+        self, run_id: str, after_seq: int, missing: Exception, timeout: float | None = None
+    ) -> Iterator[list[RunEvent]]:
         with self.lock:
             if run_id not in self.stored:
                 raise missing
@@ -122,22 +127,16 @@ class _Persist(Sink):
         pass
 
 
-class StoredHandle(RunHandle):
-    """A handle to a stored run: its events replay from the store; it cannot be signalled.
+class StoredHandle(RemoteRunHandle):
+    """A handle to a stored run that is not in memory: its events replay from the store.
 
-    RunHandle has no public constructor for a run that is not in memory: this one sets the
-    attributes ``events()`` and ``info()`` read (``_system``, ``run_id``) itself.
+    ``RemoteRunHandle(system, run_id, pipeline)`` is the public base: ``events()`` and
+    ``info()`` work as on any handle; a back-end says how to wait for and cancel the run.
     """
 
     def __init__(self, system: RunSystem, run_id: str, pipeline: str, terminal: RunEvent | None) -> None:
-        self._system = system
-        self.run_id = run_id
-        self._pipeline = pipeline
+        super().__init__(system, run_id, pipeline)
         self._end = terminal
-
-    @property
-    def pipeline(self) -> str:
-        return self._pipeline
 
     def wait(self, timeout: float | None = None) -> RunEvent:
         if self._end is None:

@@ -102,8 +102,9 @@ def test_runs_left_in_flight_by_a_closed_store_are_recovered(open_store: Callabl
         "running": "failed",
         "done": "completed",
     }
-    owner_locks = [p for p in second.path.with_name(second.path.name + "-owners").iterdir() if p.name != "open.lock"]
-    assert len(owner_locks) == 1  # the live store's; the dead owner's lock file was removed
+    owners = second.path.with_name(second.path.name + "-owners")
+    owner_files = sorted(p.suffix for p in owners.iterdir() if p.name != "open.lock")
+    assert owner_files == [".lock", ".sock"]  # the live store's; the dead owner's files were removed
 
 
 def test_recovery_refuses_late_events_of_the_closed_run(open_store: Callable[..., SqliteRunStore]) -> None:

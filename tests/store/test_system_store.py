@@ -126,7 +126,8 @@ def test_a_small_store_window_holds_the_producer_and_loses_nothing(db: Path, mon
     assert len(live) == 3002
 
 
-def test_a_run_of_another_live_process_is_readable_but_not_cancellable(db: Path) -> None:
+def test_a_run_of_another_live_system_is_followed_live_and_cancelled(db: Path) -> None:
+    """Two systems, two stores, one file: the second follows and cancels the first one's run."""
     release = threading.Event()
 
     def held(ctx: RunContext) -> str:
@@ -135,19 +136,28 @@ def test_a_run_of_another_live_process_is_readable_but_not_cancellable(db: Path)
         return "done"
 
     with RunSystem(store=db) as owner, RunSystem(store=db) as other:  # two stores, two owners
-        handle = owner.start(held)
-        next(e for e in handle.events(timeout=10) if e.type == "run.milestone")
+        followed = owner.start(held)
+        next(e for e in followed.events(timeout=10) if e.type == "run.milestone")
         assert owner.store is not None
         owner.store.flush(10)
-        info = other.get(handle.run_id)
+        info = other.get(followed.run_id)
         assert info.from_store and info.state == "running" and info.terminal is None
-        assert [e.type for e in other.handle(handle.run_id).events()] == ["run.started", "run.milestone"]
-        with pytest.raises(RunwireError, match="running in another process"):
-            other.handle(handle.run_id).cancel()
+        stream = iter(other.handle(followed.run_id).events(timeout=10))
+        assert [next(stream).type, next(stream).type] == ["run.started", "run.milestone"]
         release.set()
-        final = handle.wait(10)
+        rest = list(stream)  # the live tail, to the terminal
+        assert [e.type for e in rest] == ["run.completed"]
+        assert rest[-1] == followed.wait(10)
+
+        release.clear()
+        cancelled = owner.start(held)
+        next(e for e in cancelled.events(timeout=10) if e.type == "run.milestone")
         owner.store.flush(10)
-        assert other.handle(handle.run_id).wait().seq == final.seq  # ended now: readable everywhere
+        terminal = other.handle(cancelled.run_id).cancel("from the other system", timeout=10)
+        assert terminal.type == "run.cancelled" and terminal.reason == "from the other system"
+        assert owner.store.get_run(cancelled.run_id).terminal == terminal  # committed before cancel returned
+        assert cancelled.wait(10) == terminal
+        release.set()
 
 
 def test_sigkilled_system_loses_no_acknowledged_event_and_is_recovered_at_start(db: Path) -> None:

@@ -1,0 +1,303 @@
+"""Follower side of cross-process follow and cancel: wait on the owner's notices, never poll.
+
+A follower connects once per owner (``<db>-owners/<token>.sock``, see ``_notices``), watches
+the runs it waits on, and wakes when the owner announces a commit of one of them. The owner's
+EOF (it died, or closed its store) is answered by waiting for the owner's flock to drop and
+then ``recover()``: a run whose owner died gets its ``run.failed``, and the waiter wakes to it.
+Runs this very store owns (another system sharing one store object) are announced by the
+store's own commit listener, with no socket.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+from runwire.actors import RunTimeoutError
+
+from ._errors import StoreError
+from ._notices import encode, unix_address
+from ._owner import describe_owner, socket_path, wait_until_dead
+
+if TYPE_CHECKING:
+    from ._sqlite import SqliteRunStore
+
+__all__ = ["Follower"]
+
+_FOREVER: Final = threading.TIMEOUT_MAX / 2
+
+
+class _Channel:
+    """What this process hears from one owner: the highest seq announced per watched run."""
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition()
+        self.seen: dict[str, int] = {}
+        self.watched: set[str] = set()
+        self.errors: dict[str, str] = {}  # run_id -> why the owner refused its cancel
+        self.dead = False
+
+    def announce(self, acks: Mapping[str, int]) -> None:
+        with self.cond:
+            hit = False
+            for run_id, seq in acks.items():
+                if run_id in self.watched and seq > self.seen.get(run_id, 0):
+                    self.seen[run_id] = seq
+                    hit = True
+            if hit:
+                self.cond.notify_all()
+
+    def refused(self, run_id: str, error: str) -> None:
+        with self.cond:
+            self.errors[run_id] = error
+            self.cond.notify_all()
+
+    def watch(self, run_id: str, deadline: float) -> bool:
+        """Have the owner announce ``run_id``'s commits from now on; False if that timed out."""
+        with self.cond:
+            self.watched.add(run_id)
+        return True
+
+    def unwatch(self, run_id: str) -> None:
+        with self.cond:
+            self.watched.discard(run_id)
+            self.seen.pop(run_id, None)
+            self.errors.pop(run_id, None)
+
+    def cancel(self, run_id: str, reason: str) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+class _Local(_Channel):
+    """The runs of this very store object: its commit listener announces them."""
+
+    def __init__(self, store: SqliteRunStore) -> None:
+        super().__init__()
+        self._store = store
+        self._remove = store.add_commit_listener(self.announce)
+
+    def cancel(self, run_id: str, reason: str) -> None:
+        self._store.cancel_here(run_id, reason, lambda error: self.refused(run_id, error))
+
+    def close(self) -> None:
+        self._remove()
+
+
+class _Link(_Channel):
+    """A connection to another owner's notice socket, read by one daemon thread."""
+
+    def __init__(self, owners: Path, token: str, deadline: float) -> None:
+        super().__init__()
+        self._owners = owners
+        self.token = token
+        self._closing = False
+        self._acks: set[str] = set()  # watches the owner confirmed
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(max(0.05, min(5.0, deadline - time.monotonic())))
+            with unix_address(socket_path(owners, token)) as address:
+                sock.connect(address)
+            sock.settimeout(None)
+        except BaseException:
+            sock.close()
+            raise
+        self._sock = sock
+        self._send_lock = threading.Lock()
+        self._thread = threading.Thread(target=self._read, name=f"runwire-store-follow[{token[:8]}]", daemon=True)
+        self._thread.start()
+
+    def _send(self, message: dict[str, str]) -> None:
+        try:
+            with self._send_lock:
+                self._sock.sendall(encode(message))
+        except OSError:
+            pass  # the owner left: the reader thread sees the EOF and marks the link dead
+
+    def watch(self, run_id: str, deadline: float) -> bool:
+        with self.cond:
+            if run_id in self._acks:
+                return True
+            self.watched.add(run_id)
+        self._send({"op": "watch", "run": run_id})
+        with self.cond:
+            return self.cond.wait_for(lambda: run_id in self._acks or self.dead, max(0.0, deadline - time.monotonic()))
+
+    def unwatch(self, run_id: str) -> None:
+        with self.cond:
+            known = run_id in self._acks
+            self._acks.discard(run_id)
+        super().unwatch(run_id)
+        if known:
+            self._send({"op": "unwatch", "run": run_id})
+
+    def cancel(self, run_id: str, reason: str) -> None:
+        self._send({"op": "cancel", "run": run_id, "reason": reason})
+
+    def _read(self) -> None:
+        buffer = bytearray()
+        try:
+            while data := self._sock.recv(65536):
+                buffer += data
+                lines = buffer.split(b"\n")
+                buffer[:] = lines.pop()
+                acks: dict[str, int] = {}
+                for line in lines:
+                    message = json.loads(line)
+                    op, run_id = message["op"], message["run"]
+                    if op == "commit":
+                        acks[run_id] = max(acks.get(run_id, 0), int(message["seq"]))
+                    elif op == "watching":
+                        with self.cond:
+                            self._acks.add(run_id)
+                            self.cond.notify_all()
+                    elif op == "cancel-error":
+                        self.refused(run_id, str(message["error"]))
+                if acks:
+                    self.announce(acks)
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # a broken connection or a garbled line: treat as EOF
+        if not self._closing:  # the owner went away: wait until its process let go of its lock
+            wait_until_dead(self._owners, self.token)
+        with self.cond:
+            self.dead = True
+            self.cond.notify_all()
+
+    def close(self) -> None:
+        self._closing = True
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)
+        self._sock.close()
+
+
+class Follower:
+    """``wait_for_change`` and ``request_cancel`` of one ``SqliteRunStore``."""
+
+    def __init__(self, store: SqliteRunStore, owners: Path, token: str) -> None:
+        self._store = store
+        self._owners = owners
+        self._token = token
+        self._lock = threading.Lock()
+        self._links: dict[str, _Channel] = {}
+        self._closed = False
+
+    def _channel(self, owner: str | None, deadline: float) -> _Channel | None:
+        """The channel to ``owner``, or None if it is not reachable (gone: recover its runs)."""
+        if owner is None:
+            return None
+        with self._lock:
+            if self._closed:
+                raise StoreError("the store was closed", self._store.path)
+            channel = self._links.get(owner)
+            if channel is not None and not channel.dead:
+                return channel
+            if owner == self._token:
+                channel = self._links[owner] = _Local(self._store)
+                return channel
+        try:
+            link: _Channel = _Link(self._owners, owner, deadline)
+        except OSError:
+            return None  # no socket or nobody listening: the owner is gone (or predates notices)
+        with self._lock:
+            old = self._links.get(owner)
+            if old is not None and not old.dead:
+                link.close()
+                return old
+            self._links[owner] = link
+        return link
+
+    def _owner_gone(self, run_id: str, owner: str | None) -> None:
+        """The owner cannot be reached: close its runs if it is dead, or say why not."""
+        self._store.recover()
+        rec = self._store.get_run(run_id)
+        if rec is not None and rec.ended_at is None:
+            raise StoreError(
+                f"run {run_id} is in flight but its {describe_owner(self._owners, owner)} cannot be reached "
+                "(a runwire from before cross-process notices?)",
+                self._store.path,
+            )
+
+    def wait_for_change(self, run_id: str, after_seq: int, timeout: float | None) -> bool:
+        deadline = time.monotonic() + (_FOREVER if timeout is None else timeout)
+        rec = self._store.get_run(run_id)
+        if rec is None or rec.last_seq > after_seq or rec.ended_at is not None:
+            return True
+        owner = self._store.owner_of(run_id)
+        channel = self._channel(owner, deadline)
+        if channel is None:
+            self._owner_gone(run_id, owner)
+            return True
+        if not channel.watch(run_id, deadline):
+            return False
+        # watched now: any later commit is announced; one that came before shows in the store
+        rec = self._store.get_run(run_id)
+        if rec is None or rec.ended_at is not None:
+            channel.unwatch(run_id)
+            return True
+        if rec.last_seq > after_seq:
+            return True
+        with channel.cond:
+            woke = channel.cond.wait_for(
+                lambda: channel.seen.get(run_id, 0) > after_seq or channel.dead,
+                max(0.0, deadline - time.monotonic()),
+            )
+            dead = channel.dead
+        if dead:
+            self._owner_gone(run_id, owner)
+            return True
+        return woke
+
+    def request_cancel(self, run_id: str, reason: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        rec = self._store.get_run(run_id)
+        if rec is None:
+            raise StoreError(f"no run {run_id} in the run store", self._store.path)
+        if rec.ended_at is not None:
+            return
+        owner = self._store.owner_of(run_id)
+        channel = self._channel(owner, deadline)
+        if channel is None:
+            self._owner_gone(run_id, owner)
+            return
+        if not channel.watch(run_id, deadline):
+            raise self._timeout(run_id, owner, timeout)
+        channel.cancel(run_id, reason)
+        while True:
+            rec = self._store.get_run(run_id)
+            if rec is None or rec.ended_at is not None:
+                channel.unwatch(run_id)
+                return
+            if time.monotonic() >= deadline:
+                raise self._timeout(run_id, owner, timeout)
+            last = rec.last_seq
+            with channel.cond:
+                channel.cond.wait_for(
+                    lambda last=last: channel.seen.get(run_id, 0) > last or channel.dead or run_id in channel.errors,  # type: ignore[misc]
+                    max(0.0, deadline - time.monotonic()),
+                )
+                error, dead = channel.errors.pop(run_id, None), channel.dead
+            if dead:
+                self._owner_gone(run_id, owner)
+                return
+            if error is not None:
+                raise StoreError(f"cannot cancel run {run_id}: {describe_owner(self._owners, owner)}: {error}")
+
+    def _timeout(self, run_id: str, owner: str | None, timeout: float) -> RunTimeoutError:
+        return RunTimeoutError(
+            f"run {run_id}: its {describe_owner(self._owners, owner)} did not confirm the cancel within {timeout} s"
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            links, self._links = list(self._links.values()), {}
+        for link in links:
+            link.close()
