@@ -2,9 +2,10 @@
 
 These commands read the store directly (no actors start): they open the file, close the runs a
 dead process left in flight (recovery), and read committed data only. A run still running in
-another process can be listed and read up to its last committed event, but not followed live
-nor cancelled from here: the SQLite store carries no cross-process notification or signal,
-so those say so in one line instead of pretending (or polling).
+another process (``runwire serve``, a script) is followed live by ``events --follow`` and
+cancelled by ``cancel``: the store wakes on the owning process's notices (a local socket per
+owner, docs/scale-out.md), never by polling, and an owner that dies meanwhile has its run
+closed with ``run.failed``, which the follower prints as the last event.
 
 Also the options ``--data-dir`` / ``--no-store`` that the commands which start runs share.
 """
@@ -22,7 +23,7 @@ from typing import Annotated, Any, NoReturn, cast
 
 import typer
 
-from runwire.actors import RunSystem
+from runwire.actors import RunSystem, RunTimeoutError
 from runwire.protocol import RunEvent, parse_event
 
 from ..store import RUN_STATES, RunRecord, RunState, SqliteRunStore, StoreError, resolve_db_path
@@ -232,7 +233,8 @@ def events(
     run_id: RunId,
     after: Annotated[int, typer.Option("--after", min=0, help="Only events with seq > N (resume a read).")] = 0,
     follow: Annotated[
-        bool, typer.Option("--follow", "-f", help="Read to the run's terminal event (see the note on other processes).")
+        bool,
+        typer.Option("--follow", "-f", help="Read live to the terminal event, also for a run of another process."),
     ] = False,
     json_lines: Annotated[
         bool, typer.Option("--json", help="Print each event as stored: one JSON line, byte for byte.")
@@ -241,11 +243,10 @@ def events(
     server: Server = None,
     token: Token = None,
 ) -> None:
-    """Print a run's stored events (a run still running in another process: those committed so far).
+    """Print a run's stored events; --follow tails a run live to its terminal, whichever process runs it.
 
-    --follow cannot tail a run of another process live: the SQLite store has no cross-process
-    change notification, so that is a one-line error (exit 1) after the committed events.
-    With --server, the events come from that server, and --follow follows the run live.
+    Without --follow, a run still running elsewhere prints the events committed so far. With
+    --server, the events come from that server instead of the local store.
     """
     if server is not None:
         from ._remote_commands import remote_events
@@ -257,6 +258,7 @@ def events(
         cursor = after
         try:
             while True:
+                rec = store.get_run(run_id)  # before the read: if it ended, the read has its terminal
                 page = store.read_events_raw(run_id, cursor, _PAGE)
                 for raw in page:
                     if json_lines:
@@ -264,39 +266,56 @@ def events(
                     else:
                         sys.stdout.write(f"{raw.seq:>6} {raw.type:<16} {_summary(parse_event(raw.data))}\n")
                 sys.stdout.flush()
-                if len(page) < _PAGE:
+                if page:
+                    cursor = page[-1].seq
+                if len(page) == _PAGE:
+                    continue
+                if rec is None or rec.ended_at is not None or not follow:
                     break
-                cursor = page[-1].seq
+                store.wait_for_change(run_id, cursor, None)  # the owner's notice; Ctrl-C stops
         except BrokenPipeError:  # `runwire events X --json | head`: the reader left
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return
+        except KeyboardInterrupt:
+            _die(f"stopped following run {run_id} at seq {cursor}: rerun with --after {cursor}", 130)
+        except StoreError as exc:
+            _die(str(exc))
         ended = store.get_run(run_id)
     if ended is not None and ended.ended_at is None:
-        last = ended.last_seq
-        if follow:
-            _die(
-                f"run {run_id} is still running in another process; it cannot be followed from here "
-                f"(the run store has no cross-process notification): rerun with --after {last}"
-            )
-        sys.stderr.write(f"runwire: run {run_id} is still running in another process; events so far: {last}\n")
+        sys.stderr.write(
+            f"runwire: run {run_id} is still running in another process; events so far: {ended.last_seq} "
+            "(--follow reads it live)\n"
+        )
 
 
-def cancel(run_id: RunId, data_dir: DataDir = None, server: Server = None, token: Token = None) -> None:
-    """Cancel a run. Only the process running it can (or --server, the server running it)."""
+def cancel(
+    run_id: RunId,
+    reason: Annotated[str, typer.Option("--reason", help="Why: recorded on run.cancelled.")] = "cancelled",
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=0.0, help="Seconds to wait for the owner's confirmation.")
+    ] = 10.0,
+    data_dir: DataDir = None,
+    server: Server = None,
+    token: Token = None,
+) -> None:
+    """Cancel a run, also one another process runs (its run.cancelled is stored when this returns)."""
     if server is not None:
         from ._remote_commands import remote_cancel
 
         remote_cancel(server, token, run_id)
         return
     with _store(data_dir) as opened:
-        _, rec = _get(opened, run_id, data_dir)
-    if rec.ended_at is not None:
-        sys.stderr.write(f"run {run_id} already ended: {rec.state}\n")
-        return
-    _die(
-        f"run {run_id} is running in another process; cancel it there (Ctrl-C, or that server's cancel_run): "
-        "the run store carries no cross-process cancel"
-    )
+        store, rec = _get(opened, run_id, data_dir)
+        if rec.ended_at is not None:
+            sys.stderr.write(f"run {run_id} already ended: {rec.state}\n")
+            return
+        try:
+            store.request_cancel(run_id, reason, timeout)
+        except (StoreError, RunTimeoutError) as exc:
+            _die(str(exc))
+        ended = store.get_run(run_id)
+    state = "gone" if ended is None else ended.state
+    sys.stderr.write(f"run {run_id}: {state}\n")
 
 
 def gc(

@@ -6,6 +6,9 @@ first line is ``run <run_id>``. The test SIGKILLs it mid-run.
 ``hold <db>``: start one run that waits for a line on stdin, print ``run <run_id>`` once its
 first events are committed, then finish the run when stdin says so (a live run of "another
 process" for the CLI tests).
+``race <db> <n>``: ``n`` times: start a run that waits for a line on stdin, print ``run <run_id>``
+once it is committed, release it on the next line, print ``end <terminal type>`` (the parent
+cancels it from its own process at the same moment: a cancel racing completion).
 """
 
 from __future__ import annotations
@@ -62,6 +65,27 @@ def hold_mode(db: str) -> None:
     print("done", flush=True)
 
 
+def race_mode(db: str, n: int) -> None:
+    with RunSystem(store=db) as system:
+        assert system.store is not None
+        for _ in range(n):
+            release = threading.Event()
+
+            def held(ctx: RunContext, release: threading.Event = release) -> str:
+                release.wait(60)
+                return "completed"
+
+            handle = system.start(held, name="race")
+            system.store.flush(30)
+            print(f"run {handle.run_id}", flush=True)
+            sys.stdin.readline()
+            release.set()
+            print(f"end {handle.wait(30).type}", flush=True)
+
+
 if __name__ == "__main__":
     mode, db = sys.argv[1:3]
-    crash_mode(db) if mode == "crash" else hold_mode(db)
+    if mode == "race":
+        race_mode(db, int(sys.argv[3]))
+    else:
+        crash_mode(db) if mode == "crash" else hold_mode(db)

@@ -86,43 +86,87 @@ def test_show_lists_a_loops_child_runs(data: Path) -> None:
     assert "3 child run(s)" in text and all(c.run_id in text for c in children)
 
 
+class Held:
+    """A run held open by a RunSystem in another process sharing the store (tests/store/system_child.py)."""
+
+    def __init__(self, data: Path) -> None:
+        self.child = subprocess.Popen(
+            [sys.executable, str(CHILD), "hold", str(data / "runs.sqlite3")],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert self.child.stdin is not None and self.child.stdout is not None
+        line = self.child.stdout.readline().split()
+        assert line and line[0] == "run", self.child.stderr.read() if self.child.stderr else ""
+        self.run_id = line[1]
+        self.released = False
+
+    def release(self) -> None:
+        """Let the run finish (or, if it was cancelled, let the child close) and wait for the child."""
+        if self.released:
+            return
+        self.released = True
+        assert self.child.stdin is not None and self.child.stdout is not None
+        self.child.stdin.write("go\n")
+        self.child.stdin.flush()
+        assert self.child.stdout.readline().strip() == "done"
+
+    def close(self) -> None:
+        if self.child.poll() is None:
+            self.child.kill()
+        self.child.wait(30)
+
+
 @pytest.fixture
-def live_elsewhere(data: Path) -> Iterator[str]:
-    """A run held open by another process sharing the store; yields its run_id."""
-    child = subprocess.Popen(
-        [sys.executable, str(CHILD), "hold", str(data / "runs.sqlite3")],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert child.stdin is not None and child.stdout is not None
+def held(data: Path) -> Iterator[Held]:
+    run = Held(data)
     try:
-        line = child.stdout.readline().split()
-        assert line and line[0] == "run", child.stderr.read() if child.stderr else ""
-        yield line[1]
-        child.stdin.write("go\n")
-        child.stdin.flush()
-        assert child.stdout.readline().strip() == "done"
+        yield run
+        run.release()
     finally:
-        if child.poll() is None:
-            child.kill()
-        child.wait(30)
+        run.close()
 
 
-def test_a_run_of_another_process_can_be_read_not_followed_nor_cancelled(data: Path, live_elsewhere: str) -> None:
-    run_id = live_elsewhere
-    read = runwire(data, "events", run_id, "--json")
+def test_a_run_of_another_process_is_read_up_to_its_last_commit_without_follow(data: Path, held: Held) -> None:
+    read = runwire(data, "events", held.run_id, "--json")
     assert read.returncode == 0
     assert [json.loads(x)["type"] for x in read.stdout.splitlines()] == ["run.started", "run.milestone"]
     assert "still running in another process" in one_line_error(read)
-    followed = runwire(data, "events", run_id, "--follow", "--json")
-    assert followed.returncode == 1
-    assert "cannot be followed from here" in one_line_error(followed)
-    assert len(followed.stdout.splitlines()) == 2  # the committed events came first
-    cancelled = runwire(data, "cancel", run_id)
-    assert cancelled.returncode == 1
-    assert "running in another process" in one_line_error(cancelled)
+
+
+def test_cli_follows_a_run_of_another_process_live_to_its_terminal(data: Path, held: Held) -> None:
+    env = {**os.environ, "RUNWIRE_DATA_DIR": str(data)}
+    follower = subprocess.Popen(
+        [RUNWIRE, "events", held.run_id, "--follow", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    )
+    try:
+        assert follower.stdout is not None
+        first = [follower.stdout.readline(), follower.stdout.readline()]  # committed before it started
+        held.release()  # now the run goes on, live, in the owner's process
+        rest, err = follower.communicate(timeout=60)
+    finally:
+        if follower.poll() is None:
+            follower.kill()
+    assert follower.returncode == 0, err
+    lines = first + rest.splitlines(keepends=True)
+    events = [json.loads(line) for line in lines]
+    assert [e["type"] for e in events] == ["run.started", "run.milestone", "run.completed"]
+    assert [e["seq"] for e in events] == [1, 2, 3]  # each once, in order, the terminal last
+    stored = runwire(data, "events", held.run_id, "--json")
+    assert stored.stdout == b"".join(lines)  # the same bytes as stored
+
+
+def test_cli_cancels_a_run_of_another_process(data: Path, held: Held) -> None:
+    cancelled = runwire(data, "cancel", held.run_id, "--reason", "from the CLI")
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert f"run {held.run_id}: cancelled" in one_line_error(cancelled)
+    with SqliteRunStore(data / "runs.sqlite3") as store:  # committed when cancel returned
+        terminal = store.get_run(held.run_id).terminal  # type: ignore[union-attr]
+    assert terminal is not None and terminal.type == "run.cancelled" and terminal.reason == "from the CLI"
+    again = runwire(data, "cancel", held.run_id)
+    assert again.returncode == 0 and "already ended: cancelled" in one_line_error(again)
 
 
 def _stored_runs(data: Path, n: int) -> list[str]:

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from runwire.actors import RunContext, RunSystem, RunwireError
+from runwire.actors import RunContext, RunSystem
 from runwire.actors.store import SqliteRunStore, StoreWriteError
 from runwire.actors.store import _attach as attach
 from runwire.protocol import TERMINAL_TYPES, dump_event, parse_event

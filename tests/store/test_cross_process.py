@@ -1,0 +1,175 @@
+"""Follow and cancel a run another live process owns on the same SQLite file (issue 15, part 1).
+
+Real child processes (tests/store/system_child.py), real sockets, SIGKILL; every wait bounded.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from runwire.actors import RunSystem, RunTimeoutError
+from runwire.actors.store import SqliteRunStore, StoreError
+from runwire.protocol import TERMINAL_TYPES, RunEvent
+
+CHILD = Path(__file__).with_name("system_child.py")
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="Unix sockets and SIGKILL")
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "runs.sqlite3"
+
+
+def _child(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, str(CHILD), *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.fixture
+def crashing(db: Path) -> Iterator[subprocess.Popen[str]]:
+    """A system in a child process whose run logs forever, until the test SIGKILLs it."""
+    child = _child("crash", str(db))
+    try:
+        yield child
+    finally:
+        if child.poll() is None:
+            child.kill()
+        child.wait(30)
+
+
+def _first_ack(child: subprocess.Popen[str]) -> int:
+    assert child.stdout is not None
+    assert child.stdout.readline().split() == ["run", "crash-run"], child.stderr.read() if child.stderr else ""
+    words = child.stdout.readline().split()
+    assert words and words[0] == "ack", child.stderr.read() if child.stderr else ""
+    return int(words[1])
+
+
+def test_a_follower_sees_every_event_once_in_order_then_the_kill_9_terminal(
+    db: Path, crashing: subprocess.Popen[str]
+) -> None:
+    acked = _first_ack(crashing)
+    with RunSystem(store=db) as follower:  # the owner is alive: opening recovers nothing of it
+        handle = follower.handle("crash-run")
+        assert handle.info().state == "running"
+        waited: list[RunEvent] = []
+        waiter = threading.Thread(target=lambda: waited.append(handle.wait(60)), daemon=True)
+        waiter.start()
+        seen: list[RunEvent] = []
+        for event in handle.events(timeout=60):
+            seen.append(event)
+            if len(seen) == acked + 200:  # well into the live tail: now kill the owner
+                os.kill(crashing.pid, signal.SIGKILL)
+        waiter.join(60)
+    assert [e.seq for e in seen] == list(range(1, len(seen) + 1))  # no duplicate, no hole
+    terminal = seen[-1]
+    assert terminal.type == "run.failed" and terminal.error_type == "ProcessExited"
+    assert sum(e.type in TERMINAL_TYPES for e in seen) == 1
+    assert waited == [terminal]  # the waiter got that terminal too, no hang
+    with SqliteRunStore(db) as store:  # and it is what the file holds
+        assert store.get_run("crash-run").terminal == terminal  # type: ignore[union-attr]
+
+
+def test_a_bare_store_waiting_on_a_killed_owner_recovers_its_run(db: Path, crashing: subprocess.Popen[str]) -> None:
+    acked = _first_ack(crashing)
+    with SqliteRunStore(db) as store:
+        rec = store.get_run("crash-run")
+        assert rec is not None and rec.ended_at is None
+        last = store.read_events("crash-run", 0)[-1].seq
+        assert store.wait_for_change("crash-run", last, 30)  # the next commit's notice
+        os.kill(crashing.pid, signal.SIGKILL)
+        cursor = acked
+        while (rec := store.get_run("crash-run")) is not None and rec.ended_at is None:
+            assert store.wait_for_change("crash-run", rec.last_seq, 30), "no notice and no recovery"
+            cursor = rec.last_seq
+        assert rec is not None and rec.state == "failed" and cursor >= acked
+        store.request_cancel("crash-run", "too late", 5)  # ended: returns at once
+
+
+def _race(db: Path, n: int) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    child = _child("race", str(db), str(n))
+    assert child.stdout is not None and child.stdin is not None
+    try:
+        for _ in range(n):
+            words = child.stdout.readline().split()
+            assert words and words[0] == "run", child.stderr.read() if child.stderr else ""
+            yield child, words[1]
+        child.stdin.close()
+        child.wait(60)
+        assert child.returncode == 0, child.stderr.read() if child.stderr else ""
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait(30)
+
+
+def test_a_cancel_from_another_process_racing_completion_gives_exactly_one_terminal(db: Path) -> None:
+    outcomes = set()
+    with RunSystem(store=db) as other:
+        for child, run_id in _race(db, 12):
+            assert child.stdin is not None and child.stdout is not None
+            handle = other.handle(run_id)
+            child.stdin.write("go\n")  # the owner completes it...
+            child.stdin.flush()
+            terminal = handle.cancel("raced", timeout=30)  # ...while this process cancels it
+            owner_says = child.stdout.readline().split()
+            assert owner_says == ["end", terminal.type]  # both processes agree on the one terminal
+            assert other.store is not None
+            log = other.store.read_events(run_id)
+            assert [e.type in TERMINAL_TYPES for e in log].count(True) == 1 and log[-1] == terminal
+            outcomes.add(terminal.type)
+    assert outcomes <= {"run.cancelled", "run.completed"}
+
+
+def test_cancel_from_another_process_commits_run_cancelled_before_it_returns(db: Path) -> None:
+    with RunSystem(store=db) as other:
+        for child, run_id in _race(db, 1):
+            assert child.stdin is not None and child.stdout is not None
+            assert other.store is not None
+            other.store.request_cancel(run_id, "stop", 30)
+            rec = other.store.get_run(run_id)
+            assert rec is not None and rec.state == "cancelled" and rec.terminal.reason == "stop"  # type: ignore[union-attr]
+            child.stdin.write("go\n")
+            child.stdin.flush()
+            assert child.stdout.readline().split() == ["end", "run.cancelled"]
+
+
+def test_cancel_of_a_run_no_system_serves_says_so_in_one_line(db: Path) -> None:
+    with SqliteRunStore(db) as owner, SqliteRunStore(db) as other:  # bare stores: no RunSystem
+        owner.create_run("bare", "p")
+        owner.flush(10)
+        with pytest.raises(StoreError, match=r"cannot cancel run bare: owner pid \d+ on .*serves no cancel"):
+            other.request_cancel("bare", "stop", 10)
+        assert not other.wait_for_change("bare", 0, 0.05)  # nothing committed: times out
+        with pytest.raises(ValueError, match="after_seq"):
+            other.wait_for_change("bare", -1, 1)
+        with pytest.raises(TypeError, match="timeout"):
+            other.request_cancel("bare", "stop", None)  # type: ignore[arg-type]
+
+
+def test_a_cancel_the_owner_does_not_confirm_in_time_names_the_owner(db: Path) -> None:
+    with SqliteRunStore(db) as owner, SqliteRunStore(db) as other:
+        owner.create_run("stuck", "p")
+        owner.flush(10)
+        asked = threading.Event()
+        stop = owner.serve_cancels(lambda run_id, reason: asked.set())  # takes the request, never ends the run
+        try:
+            with pytest.raises(RunTimeoutError, match=rf"run stuck: its owner pid {os.getpid()} on .* within 0.3 s"):
+                other.request_cancel("stuck", "stop", 0.3)
+            assert asked.wait(10)
+        finally:
+            stop()
