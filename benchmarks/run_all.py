@@ -32,6 +32,8 @@ BENCHMARKS = {
     "llms_lm": "LM mode of llms.txt: sequential vs concurrent LM calls on a real tree; LM calls on a re-run.",
     "store": "Events/s through the system with the SQLite store on vs off, and the per-commit floor.",
     "concurrency": "Aggregate events/s with 1-1,000 runs streaming at once (1 and 4 readers each), vs bare pykka.",
+    "cross_process": "Cross-process follow and cancel on the store: delivery p50/p99 at 1,000 events/s and cancel "
+    "p50/p99 from another process, beside in-process and naive polling followers.",
 }
 
 INTRO = """# Benchmarks
