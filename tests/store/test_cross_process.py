@@ -13,9 +13,10 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import anyio
 import pytest
 
-from runwire.actors import RunSystem, RunTimeoutError
+from runwire.actors import RunContext, RunSystem, RunTimeoutError
 from runwire.actors.store import SqliteRunStore, StoreError
 from runwire.protocol import TERMINAL_TYPES, RunEvent
 
@@ -173,3 +174,38 @@ def test_a_cancel_the_owner_does_not_confirm_in_time_names_the_owner(db: Path) -
             assert asked.wait(10)
         finally:
             stop()
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_async_follow_wait_and_on_terminal_of_another_owners_run(db: Path, backend: str) -> None:
+    release = threading.Event()
+
+    def held(ctx: RunContext) -> str:
+        ctx.milestone("holding")
+        release.wait(30)
+        ctx.log("released")
+        return "done"
+
+    with RunSystem(store=db) as owner, RunSystem(store=db) as other:  # two owners of one file
+        run = owner.start(held)
+        next(e for e in run.events(timeout=10) if e.type == "run.milestone")
+        assert owner.store is not None
+        owner.store.flush(10)
+        remote = other.handle(run.run_id)
+        noticed: list[RunEvent] = []
+        ended = threading.Event()
+        remote.on_terminal(lambda terminal: (noticed.append(terminal), ended.set()))
+
+        async def follow() -> tuple[list[RunEvent], RunEvent]:
+            seen = []
+            with anyio.fail_after(30):
+                async for event in remote.events(1, timeout=30):
+                    seen.append(event)
+                    if event.type == "run.milestone":
+                        release.set()  # from here on, the tail is live
+                return seen, await remote.wait_async()
+
+        seen, waited = anyio.run(follow, backend=backend)
+        assert [e.type for e in seen] == ["run.milestone", "run.log", "run.completed"]
+        assert [e.seq for e in seen] == [2, 3, 4]
+        assert ended.wait(30) and noticed == [waited] == [seen[-1]] == [run.wait(10)]
