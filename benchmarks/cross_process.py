@@ -21,8 +21,10 @@ PostgreSQL rows beside SQLite, skipped when unset)
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -52,6 +54,7 @@ def _store_target() -> tuple[str, Path | None]:
     if url:
         return url, None
     tmp = Path(tempfile.mkdtemp(prefix="runwire-xproc-"))
+    atexit.register(shutil.rmtree, tmp, True)  # after the systems closed (their own atexit ran first)
     return str(tmp / "runs.sqlite3"), tmp
 
 
