@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import socket
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -33,6 +34,23 @@ __all__ = ["Follower"]
 _FOREVER: Final = threading.TIMEOUT_MAX / 2
 
 
+def _check_timeout(value: object) -> float | None:
+    if value is None:
+        return None
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise TypeError(f"timeout must be a number of seconds or None, got {type(value).__name__}")
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"timeout must be a finite number >= 0, got {value}")
+    return float(value)
+
+
+def _check_args(run_id: object, after_seq: object = 0) -> None:
+    if not isinstance(run_id, str) or not run_id:
+        raise TypeError(f"run_id must be a non-empty str, got {run_id!r}")
+    if not isinstance(after_seq, int) or isinstance(after_seq, bool) or after_seq < 0:
+        raise ValueError(f"after_seq must be an int >= 0, got {after_seq!r}")
+
+
 class _Channel:
     """What this process hears from one owner: the highest seq announced per watched run."""
 
@@ -42,6 +60,29 @@ class _Channel:
         self.watched: set[str] = set()
         self.errors: dict[str, str] = {}  # run_id -> why the owner refused its cancel
         self.dead = False
+        self._users: dict[str, int] = {}  # run_id -> threads waiting on it now
+
+    @contextlib.contextmanager
+    def use(self, run_id: str) -> Iterator[None]:
+        """While a thread waits on ``run_id``: nobody else may unwatch it under that thread."""
+        with self.cond:
+            self._users[run_id] = self._users.get(run_id, 0) + 1
+        try:
+            yield
+        finally:
+            with self.cond:
+                left = self._users[run_id] - 1
+                if left:
+                    self._users[run_id] = left
+                else:
+                    del self._users[run_id]
+
+    def drop_if_idle(self, run_id: str) -> None:
+        """The run ended: stop watching it, unless a thread still waits on it."""
+        with self.cond:
+            if run_id not in self.watched or run_id in self._users:
+                return
+        self.unwatch(run_id)
 
     def announce(self, acks: Mapping[str, int]) -> None:
         with self.cond:
@@ -226,36 +267,51 @@ class Follower:
             )
 
     def wait_for_change(self, run_id: str, after_seq: int, timeout: float | None) -> bool:
+        _check_args(run_id, after_seq)
+        _check_timeout(timeout)
         deadline = time.monotonic() + (_FOREVER if timeout is None else timeout)
         rec = self._store.get_run(run_id)
-        if rec is None or rec.last_seq > after_seq or rec.ended_at is not None:
+        if rec is None or rec.ended_at is not None:
+            self._drop(run_id)
+            return True
+        if rec.last_seq > after_seq:
             return True
         owner = self._store.owner_of(run_id)
         channel = self._channel(owner, deadline)
         if channel is None:
             self._owner_gone(run_id, owner)
             return True
-        if not channel.watch(run_id, deadline):
-            return False
-        # watched now: any later commit is announced; one that came before shows in the store
-        rec = self._store.get_run(run_id)
-        if rec is None or rec.ended_at is not None:
-            channel.unwatch(run_id)
-            return True
-        if rec.last_seq > after_seq:
-            return True
-        with channel.cond:
-            woke = channel.cond.wait_for(
-                lambda: channel.seen.get(run_id, 0) > after_seq or channel.dead,
-                max(0.0, deadline - time.monotonic()),
-            )
-            dead = channel.dead
+        with channel.use(run_id):
+            if not channel.watch(run_id, deadline):
+                return False
+            # watched now: any later commit is announced; one that came before shows in the store
+            rec = self._store.get_run(run_id)
+            if rec is None or rec.ended_at is not None or rec.last_seq > after_seq:
+                return True
+            with channel.cond:
+                woke = channel.cond.wait_for(
+                    lambda: channel.seen.get(run_id, 0) > after_seq or channel.dead,
+                    max(0.0, deadline - time.monotonic()),
+                )
+                dead = channel.dead
         if dead:
             self._owner_gone(run_id, owner)
             return True
         return woke
 
+    def _drop(self, run_id: str) -> None:
+        """``run_id`` ended: its watches can go once nobody waits on it (bounded memory)."""
+        with self._lock:
+            channels = list(self._links.values())
+        for channel in channels:
+            channel.drop_if_idle(run_id)
+
     def request_cancel(self, run_id: str, reason: str, timeout: float) -> None:
+        _check_args(run_id)
+        if not isinstance(reason, str):
+            raise TypeError(f"reason must be a str, got {type(reason).__name__}")
+        if _check_timeout(timeout) is None:
+            raise TypeError("request_cancel needs a timeout in seconds, not None")
         deadline = time.monotonic() + timeout
         rec = self._store.get_run(run_id)
         if rec is None:
@@ -267,14 +323,26 @@ class Follower:
         if channel is None:
             self._owner_gone(run_id, owner)
             return
+        with channel.use(run_id):
+            error, dead = self._cancel(channel, run_id, reason, owner, deadline, timeout)
+        if dead:
+            self._owner_gone(run_id, owner)
+        elif error is not None:
+            raise StoreError(f"cannot cancel run {run_id}: {describe_owner(self._owners, owner)}: {error}")
+        else:
+            self._drop(run_id)
+
+    def _cancel(
+        self, channel: _Channel, run_id: str, reason: str, owner: str | None, deadline: float, timeout: float
+    ) -> tuple[str | None, bool]:
+        """Send the request, wait for the terminal's commit: (the owner's refusal, owner dead)."""
         if not channel.watch(run_id, deadline):
             raise self._timeout(run_id, owner, timeout)
         channel.cancel(run_id, reason)
         while True:
             rec = self._store.get_run(run_id)
             if rec is None or rec.ended_at is not None:
-                channel.unwatch(run_id)
-                return
+                return None, False
             if time.monotonic() >= deadline:
                 raise self._timeout(run_id, owner, timeout)
             last = rec.last_seq
@@ -284,11 +352,8 @@ class Follower:
                     max(0.0, deadline - time.monotonic()),
                 )
                 error, dead = channel.errors.pop(run_id, None), channel.dead
-            if dead:
-                self._owner_gone(run_id, owner)
-                return
-            if error is not None:
-                raise StoreError(f"cannot cancel run {run_id}: {describe_owner(self._owners, owner)}: {error}")
+            if dead or error is not None:
+                return error, dead
 
     def _timeout(self, run_id: str, owner: str | None, timeout: float) -> RunTimeoutError:
         return RunTimeoutError(

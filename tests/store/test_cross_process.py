@@ -209,3 +209,38 @@ def test_async_follow_wait_and_on_terminal_of_another_owners_run(db: Path, backe
         assert [e.type for e in seen] == ["run.milestone", "run.log", "run.completed"]
         assert [e.seq for e in seen] == [2, 3, 4]
         assert ended.wait(30) and noticed == [waited] == [seen[-1]] == [run.wait(10)]
+
+
+def test_concurrent_waiters_on_one_run_all_wake_to_its_end(db: Path) -> None:
+    """Several threads of one follower wait on the same run as it ends: none misses the end
+    (one that sees the end first must not unwatch the run under the others)."""
+    from runwire.protocol import RunCompleted, RunLog, RunStarted
+
+    with SqliteRunStore(db) as owner, SqliteRunStore(db) as follower:
+        for n in range(20):
+            run_id = f"r{n}"
+            owner.create_run(run_id, "p")
+            owner.append([RunStarted(run_id=run_id, seq=1, pipeline="p")])
+            owner.flush(10)
+            finished: list[int] = []
+            started = threading.Barrier(5)
+
+            def follow(
+                run_id: str = run_id, finished: list[int] = finished, started: threading.Barrier = started
+            ) -> None:
+                started.wait(10)
+                cursor = 0
+                while (rec := follower.get_run(run_id)) is not None and rec.ended_at is None:
+                    assert follower.wait_for_change(run_id, max(cursor, rec.last_seq), 30), "missed the end"
+                    cursor = rec.last_seq
+                finished.append(1)
+
+            threads = [threading.Thread(target=follow) for _ in range(4)]
+            for thread in threads:
+                thread.start()
+            started.wait(10)
+            owner.append([RunLog(run_id=run_id, seq=2, message="x")])
+            owner.append([RunCompleted(run_id=run_id, seq=3)])
+            for thread in threads:
+                thread.join(60)
+            assert len(finished) == 4
