@@ -99,6 +99,10 @@ class _Channel:
             self.errors[run_id] = error
             self.cond.notify_all()
 
+    def watching(self, run_id: str) -> bool:
+        """Whether every commit of ``run_id`` is announced here already."""
+        return run_id in self.watched
+
     def watch(self, run_id: str, deadline: float) -> bool:
         """Have the owner announce ``run_id``'s commits from now on; False if that timed out."""
         with self.cond:
@@ -162,6 +166,9 @@ class _Link(_Channel):
                 self._sock.sendall(encode(message))
         except OSError:
             pass  # the owner left: the reader thread sees the EOF and marks the link dead
+
+    def watching(self, run_id: str) -> bool:
+        return run_id in self._acks
 
     def watch(self, run_id: str, deadline: float) -> bool:
         with self.cond:
@@ -228,6 +235,7 @@ class Follower:
         self._token = token
         self._lock = threading.Lock()
         self._links: dict[str, _Channel] = {}
+        self._watching: dict[str, _Channel] = {}  # run_id -> the channel announcing it
         self._closed = False
 
     def _channel(self, owner: str | None, deadline: float) -> _Channel | None:
@@ -270,6 +278,9 @@ class Follower:
         _check_args(run_id, after_seq)
         _check_timeout(timeout)
         deadline = time.monotonic() + (_FOREVER if timeout is None else timeout)
+        known = self._watching.get(run_id)  # a follower's steady state: the notice came, no query
+        if known is not None and not known.dead and known.seen.get(run_id, 0) > after_seq:
+            return True
         rec = self._store.get_run(run_id)
         if rec is None or rec.ended_at is not None:
             self._drop(run_id)
@@ -282,12 +293,14 @@ class Follower:
             self._owner_gone(run_id, owner)
             return True
         with channel.use(run_id):
-            if not channel.watch(run_id, deadline):
-                return False
-            # watched now: any later commit is announced; one that came before shows in the store
-            rec = self._store.get_run(run_id)
-            if rec is None or rec.ended_at is not None or rec.last_seq > after_seq:
-                return True
+            if not channel.watching(run_id):
+                if not channel.watch(run_id, deadline):
+                    return False
+                self._watching[run_id] = channel
+                # watched now: any later commit is announced; one that came before shows in the store
+                rec = self._store.get_run(run_id)
+                if rec is None or rec.ended_at is not None or rec.last_seq > after_seq:
+                    return True
             with channel.cond:
                 woke = channel.cond.wait_for(
                     lambda: channel.seen.get(run_id, 0) > after_seq or channel.dead,
@@ -301,6 +314,7 @@ class Follower:
 
     def _drop(self, run_id: str) -> None:
         """``run_id`` ended: its watches can go once nobody waits on it (bounded memory)."""
+        self._watching.pop(run_id, None)
         with self._lock:
             channels = list(self._links.values())
         for channel in channels:
