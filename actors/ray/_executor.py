@@ -68,14 +68,14 @@ class RayExecutor:
             import ray
         except ModuleNotFoundError:
             raise ImportError("the Ray executor needs Ray: pip install 'runwire[ray]'") from None
-        self._ray = ray
-        if not ray.is_initialized():
+        self._ray: Any = ray
+        if not self._ray.is_initialized():
             try:
-                ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
+                self._ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
             except (ConnectionError, ValueError, RuntimeError) as exc:
                 first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
                 raise RayWorkerError(f"cannot connect to the Ray cluster at {address or 'default'}: {first}") from None
-        self._task = ray.remote(
+        self._task = self._ray.remote(
             num_returns="streaming", max_retries=0, num_cpus=num_cpus, _generator_backpressure_num_objects=_BACKPRESSURE
         )(execute)
         self._window = window
@@ -160,7 +160,9 @@ class RayExecutor:
                 f"the Ray worker process running run {ctx.run_id} died mid-run (killed, out of memory or crashed)"
             )
         if isinstance(exc, errors.NodeDiedError):
-            return RayWorkerError(f"the Ray node running run {ctx.run_id} died (its raylet or the cluster head is gone)")
+            return RayWorkerError(
+                f"the Ray node running run {ctx.run_id} died (its raylet or the cluster head is gone)"
+            )
         text = str(exc).strip()
         first = text.splitlines()[-1] if text else type(exc).__name__
         return RayWorkerError(f"Ray failed run {ctx.run_id}: {type(exc).__name__}: {first}")
