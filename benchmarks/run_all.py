@@ -32,7 +32,7 @@ BENCHMARKS = {
     "llms_lm": "LM mode of llms.txt: sequential vs concurrent LM calls on a real tree; LM calls on a re-run.",
     "store": "Events/s through the system with the SQLite store on vs off, and the per-commit floor.",
     "concurrency": "Aggregate events/s with 1-1,000 runs streaming at once (1 and 4 readers each), vs bare pykka.",
-    "ray_executor": "The Ray executor vs local in the same run: events/s, cancel p50/p99, and a bare per-item Ray streaming generator.",
+    "ray_executor": "Ray executor vs local, same run: events/s, cancel p50/p99, vs a bare per-item Ray generator.",
 }
 
 INTRO = """# Benchmarks

@@ -6,7 +6,8 @@ executor without a store (not the full cross product: the store and the executor
 seams, and each pair costs a pass of the suite), and the Ray executor on the session's local
 cluster (tests/ray_cluster.py) without a store: ``none-ray``. A test whose pipeline shares
 in-process objects with the test (a ``threading.Event`` it waits on, a list it appends to) cannot
-run on Ray: it is marked ``@pytest.mark.in_process`` and skipped there (docs/scale-out.md). A guarantee test takes it through a module-level ``system`` fixture::
+run on Ray: it is marked ``@pytest.mark.in_process`` and skipped there (docs/scale-out.md).
+A guarantee test takes it through a module-level ``system`` fixture::
 
     @pytest.fixture
     def system(backend_system: RunSystem) -> RunSystem:
@@ -53,7 +54,8 @@ def system_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[S
             pytest.skip("its pipeline shares in-process objects with the test: it cannot run on a Ray worker")
         from runwire.actors.ray import ray_executor
 
-        executor = lambda address=request.getfixturevalue("ray_address"): ray_executor(address)  # noqa: E731
+        factory = ray_executor(request.getfixturevalue("ray_address"))
+        executor = lambda: factory  # noqa: E731
     made = count()
     with ExitStack() as stack:
 

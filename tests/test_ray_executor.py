@@ -177,3 +177,28 @@ def test_the_head_going_away_gives_every_run_in_flight_a_terminal(tmp_path: Path
             assert line.startswith("run.failed RayWorkerError"), line
     finally:
         stop_cluster(folder)
+
+
+def test_llms_txt_on_ray_writes_the_same_bytes_as_locally(tmp_path: Path, ray_address: str) -> None:
+    from .llms_txt.conftest import PROJECT_FILES, write_tree
+
+    source = write_tree(tmp_path / "repo", PROJECT_FILES)
+    runwire = Path(sys.executable).with_name("runwire")
+    outs = []
+    for name, extra in (("local", []), ("ray", ["--executor", "ray", "--ray-address", ray_address])):
+        out = tmp_path / name
+        cmd = [str(runwire), "run", "llms-txt", str(source), "--out", str(out), "--json", "--no-store", *extra]
+        result = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+        assert result.returncode == 0, result.stderr[-2000:]
+        outs.append({p.name: p.read_bytes() for p in sorted(out.iterdir())})
+    assert outs[0] == outs[1]
+    assert set(outs[0]) == {"llms.txt", "llms-full.txt"}
+
+
+def test_cli_executor_options_are_checked(tmp_path: Path) -> None:
+    runwire = Path(sys.executable).with_name("runwire")
+    cmd = [str(runwire), "run", "llms-txt", str(tmp_path), "--out", str(tmp_path / "o"), "--no-store"]
+    wrong = subprocess.run([*cmd, "--ray-address", "auto"], capture_output=True, text=True, timeout=60, check=False)
+    assert wrong.returncode == 2 and "--ray-address needs --executor ray" in wrong.stderr
+    bad = subprocess.run([*cmd, "--executor", "spark"], capture_output=True, text=True, timeout=60, check=False)
+    assert bad.returncode == 2 and "--executor must be 'local' or 'ray'" in bad.stderr
