@@ -95,7 +95,10 @@ class RayExecutor:
         with self._lock:
             task = self._tasks.get(run_id)
         if task is not None:
-            self._ray.cancel(task)  # the worker's context sees its cancel flag; emits raise Cancelled
+            try:
+                self._ray.cancel(task)  # the worker's context sees its cancel flag; emits raise Cancelled
+            except Exception as exc:  # the cluster is gone: its driver thread gets the failure
+                _log.warning("ray.cancel of run %s failed: %s", run_id, exc)
 
     def abandon(self, run_id: str) -> bool:
         with self._lock:
