@@ -202,3 +202,6 @@ def test_cli_executor_options_are_checked(tmp_path: Path) -> None:
     assert wrong.returncode == 2 and "--ray-address needs --executor ray" in wrong.stderr
     bad = subprocess.run([*cmd, "--executor", "spark"], capture_output=True, text=True, timeout=60, check=False)
     assert bad.returncode == 2 and "--executor must be 'local' or 'ray'" in bad.stderr
+    serve = [str(runwire), "serve", "--no-store", "--ray-address", "auto"]
+    served = subprocess.run(serve, capture_output=True, text=True, timeout=60, check=False, stdin=subprocess.DEVNULL)
+    assert served.returncode == 2 and served.stderr.strip() == "runwire serve: --ray-address needs --executor ray"

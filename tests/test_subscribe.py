@@ -131,6 +131,7 @@ def test_leaving_a_loop_early_unsubscribes(system: RunSystem) -> None:
 
 
 @pytest.mark.parametrize("backend", ["asyncio", "trio"])
+@pytest.mark.in_process
 def test_async_subscribers_replay_then_tail(system: RunSystem, backend: str) -> None:
     gate = threading.Event()
     handle = system.start(_emitter(100, gate))
