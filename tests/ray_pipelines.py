@@ -47,3 +47,14 @@ def stubborn(ctx: RunContext) -> None:
     end = time.monotonic() + 120
     while time.monotonic() < end:
         time.sleep(0.01)  # busy work that never looks at ctx
+
+
+def flood_until_cancelled(ctx: RunContext) -> None:
+    """Emits as fast as it can; tells the test on a socket which exception stopped it."""
+    try:
+        while True:
+            ctx.delta("answer", "x")
+    except BaseException as exc:
+        with socket.create_connection(("127.0.0.1", int(str(ctx.inputs["port"]))), timeout=10) as conn:
+            conn.sendall(type(exc).__name__.encode())
+        raise

@@ -97,6 +97,38 @@ def test_cancel_is_published_at_once_and_the_remote_context_sees_it(ray_system: 
     assert ray_system.get(handle.run_id).worker_abandoned is False
 
 
+def test_a_flooding_pipeline_stops_at_its_next_emit_on_the_worker(ray_system: RunSystem) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        server.settimeout(30)
+        handle = ray_system.start(rp.flood_until_cancelled, {"port": server.getsockname()[1]})
+        next(e for e in handle.events() if e.type == "text.delta")
+        assert handle.cancel(timeout=1.0).type == "run.cancelled"
+        conn, _ = server.accept()
+        with conn:
+            assert conn.recv(64) == b"Cancelled"
+    events = list(handle.events())
+    assert_well_formed(events)
+    assert events[-1].type == "run.cancelled"
+
+
+def test_the_ray_entry_point_and_an_executor_factory(ray_address: str) -> None:
+    from runwire.actors.ext import LocalExecutor
+
+    with RunSystem(executor="ray") as system:  # this process is connected already: the same cluster
+        assert system.start(rp.stream, {"n": 3}).wait(60).result == {"n": 3}
+    made: list[int] = []
+
+    def factory(workers: int) -> LocalExecutor:
+        made.append(workers)
+        return LocalExecutor(workers)
+
+    with RunSystem(executor=factory, workers=3) as system:
+        assert system.start(rp.stream, {"n": 1}).wait(10).type == "run.completed"
+    assert made == [3]
+    with pytest.raises(TypeError, match="executor must be 'local', an executor name, an Executor or a factory"):
+        RunSystem(executor=lambda workers: 42)
+
+
 def test_a_worker_ignoring_its_cancel_is_abandoned_and_its_process_killed(ray_system: RunSystem) -> None:
     handle = ray_system.start(rp.stubborn)
     pid = _worker_pid(handle)
