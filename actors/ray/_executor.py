@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from runwire.actors import Cancelled, RunContext
+from runwire.actors import Cancelled, RunContext, RunwireError
 from runwire.actors.ext import ExecutorFactory, Job, LocalExecutor
 
 from ._remote import REPLAYABLE, Call, End, execute
@@ -28,7 +28,7 @@ _log = logging.getLogger("runwire.ray")
 _BACKPRESSURE = 8  # batches a task may have yielded and the owner not yet read before it waits
 
 
-class RayWorkerError(RuntimeError):
+class RayWorkerError(RunwireError):
     """The Ray side of a run failed: its worker process or node died, or Ray refused the task."""
 
 
