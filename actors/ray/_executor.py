@@ -81,7 +81,7 @@ class RayExecutor:
         self._window = window
         self._drivers = LocalExecutor(workers)  # one driver thread per run in flight: ``workers`` bound them
         self._tasks: dict[str, Any] = {}
-        self._lock = threading.Lock()  # guards _tasks: drivers add and remove, the RunnerActor reads
+        self._lock = threading.Lock()  # guards _tasks: drivers add and remove, the RunActor reads
 
     # -- the Executor seam ----------------------------------------------------------------------
     def start(self, job: Job) -> None:
