@@ -2,8 +2,10 @@
 
 The RunActor decides *when* (start, cancel, abandon at the deadline); an executor decides
 *where*. The local one runs sync pipelines on a bounded thread pool and async ones on one event
-loop; a Ray executor is the next. Whatever the executor, the run's outcome reaches the system
-the same way: the job itself reports it when it returns, so an executor only has to run it.
+loop; the Ray one (``runwire.actors.ray``) ships it to a cluster. Whatever the executor, the
+run's outcome reaches the system the same way: the job itself reports it when it returns, so an
+executor only has to run it. A remote executor does not run ``call``: it runs ``run_body`` with a
+body of its own that executes ``pipeline`` elsewhere and replays its emits onto the local context.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeAlias, runtime_checkable
 
+from ._context import RunContext
 from ._workers import AsyncLoop, TaskRef, WorkerPool
 
 __all__ = ["Executor", "ExecutorFactory", "Job", "LocalExecutor"]
@@ -25,11 +28,21 @@ class Job:
     ``is_async`` False: ``call()`` runs the pipeline to its end on the calling thread.
     ``is_async`` True: ``call()`` returns a coroutine to run on an event loop; cancelling its
     task is how a cancel reaches it. Either way ``call`` reports the outcome itself and never raises.
+
+    For an executor that runs the pipeline elsewhere: ``pipeline`` is the run's callable (to ship
+    by reference or cloudpickled; ``ctx.inputs`` are its inputs), and ``run_body(body)`` runs the
+    run on the calling thread with ``body(ctx)`` in place of the pipeline, ``ctx`` being the run's
+    local (blocking) ``RunContext``: what the body emits on it enters the bus like a local emit,
+    and what it returns or raises (``Cancelled`` included) is the run's outcome, as for a sync
+    pipeline. ``run_body`` reports that outcome itself and never raises; it works for async
+    pipelines too (the body decides how to run them).
     """
 
     run_id: str
     is_async: bool
     call: Callable[[], Any]
+    pipeline: Callable[..., Any] | None = None
+    run_body: Callable[[Callable[[RunContext], Any]], None] | None = None
 
     def coroutine(self) -> Coroutine[Any, Any, None]:
         """The async job's coroutine (``is_async`` only)."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import traceback as tb
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -138,21 +138,24 @@ class RunActor(ShardActor):
         self.completion.tell(Started(record.run_id))
         self._active[record.run_id] = record
         me = self.actor_ref
+        body = lambda run_body: self._run_sync(record, me, run_body)  # noqa: E731 - remote executors
         if record.is_async:
-            job = Job(record.run_id, True, lambda: self._run_async(record, me))
+            job = Job(record.run_id, True, lambda: self._run_async(record, me), record.pipeline, body)
         else:
-            job = Job(record.run_id, False, lambda: self._run_sync(record, me))
+            job = Job(record.run_id, False, lambda: self._run_sync(record, me), record.pipeline, body)
         self._executor.start(job)
 
-    def _run_sync(self, record: LiveRun, me: pykka.ActorRef[Any]) -> None:
-        """Runs on a pool thread, never on the actor."""
+    def _run_sync(
+        self, record: LiveRun, me: pykka.ActorRef[Any], body: Callable[[RunContext], Any] | None = None
+    ) -> None:
+        """Runs on a pool thread, never on the actor; ``body`` (a remote executor's) replaces the pipeline."""
         if record.cancel_requested.is_set():  # cancelled while queued: it must never start
             tell_quietly(me, WorkerDone(record.run_id, None))
             return
         ctx = RunContext(record, blocking=True)
         signal: Signal | None
         try:
-            result = record.pipeline(ctx)
+            result = (record.pipeline if body is None else body)(ctx)
             ctx.flush()  # throttled text reaches the log before the outcome can
         except Cancelled:
             signal = None

@@ -81,7 +81,9 @@ class RunSystem:
             or ``"default"`` (the data dir) for SQLite; other schemes come from the back-ends
             installed (docs/extending.md). Finished runs then stay readable across restarts.
         executor: where pipelines execute: ``"local"`` (threads and an event loop in this
-            process), the name of an installed executor, or an ``ext.Executor`` object.
+            process), the name of an installed executor (``"ray"`` with the ``ray`` extra), an
+            ``ext.Executor`` object, or an ``ext.ExecutorFactory`` called with ``workers``
+            (``runwire.actors.ray.ray_executor(address=...)``: a Ray cluster, docs/scale-out.md).
     """
 
     def __init__(
@@ -99,7 +101,7 @@ class RunSystem:
         delta_max_rate: float | None = None,
         delta_max_delay: float = 0.05,
         store: object | None = None,
-        executor: str | Executor = "local",
+        executor: str | Executor | ExecutorFactory = "local",
     ) -> None:
         if shards < 1 or workers < 1 or outbox_window < 1:
             raise ValueError("shards, workers and outbox_window must be >= 1")
@@ -416,8 +418,9 @@ class RunSystem:
         return self._closed
 
 
-def _executor(spec: str | Executor, workers: int) -> Executor:
-    """The executor ``RunSystem(executor=spec)`` names: built-in ``local``, an entry point, or an object."""
+def _executor(spec: str | Executor | ExecutorFactory, workers: int) -> Executor:
+    """The executor ``RunSystem(executor=spec)`` names: built-in ``local``, an entry point, an
+    object, or a factory called with ``workers``."""
     if isinstance(spec, str):
         if spec == "local":
             return LocalExecutor(workers)
@@ -426,6 +429,10 @@ def _executor(spec: str | Executor, workers: int) -> Executor:
             raise TypeError(f"the executor entry point {spec!r} is not callable")
         made: ExecutorFactory = factory
         spec = made(workers)
+    elif not isinstance(spec, Executor) and callable(spec):
+        spec = spec(workers)
     if not isinstance(spec, Executor):
-        raise TypeError(f"executor must be 'local', an executor name or an Executor, got {type(spec).__name__}")
+        raise TypeError(
+            f"executor must be 'local', an executor name, an Executor or a factory, got {type(spec).__name__}"
+        )
     return spec

@@ -34,6 +34,7 @@ BENCHMARKS = {
     "concurrency": "Aggregate events/s with 1-1,000 runs streaming at once (1 and 4 readers each), vs bare pykka.",
     "cross_process": "Cross-process follow and cancel on the store: delivery p50/p99 at 1,000 events/s and cancel "
     "p50/p99 from another process, beside in-process and naive polling followers.",
+    "ray_executor": "Ray executor vs local, same run: events/s, cancel p50/p99, vs a bare per-item Ray generator.",
 }
 
 INTRO = """# Benchmarks

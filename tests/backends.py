@@ -3,8 +3,11 @@
 ``system_factory`` is parametrised over (store, executor) pairs: no store, a SQLite file, the toy
 in-memory store of docs/extending.md, each with the local executor, and the toy thread-per-run
 executor without a store (not the full cross product: the store and the executor are independent
-seams, and each pair costs a pass of the suite). A PostgreSQL store or a Ray executor is one more
-entry in ``BACKENDS``. A guarantee test takes it through a module-level ``system`` fixture::
+seams, and each pair costs a pass of the suite), and the Ray executor on the session's local
+cluster (tests/ray_cluster.py) without a store: ``none-ray``. A test whose pipeline shares
+in-process objects with the test (a ``threading.Event`` it waits on, a list it appends to) cannot
+run on Ray: it is marked ``@pytest.mark.in_process`` and skipped there (docs/scale-out.md).
+A guarantee test takes it through a module-level ``system`` fixture::
 
     @pytest.fixture
     def system(backend_system: RunSystem) -> RunSystem:
@@ -32,7 +35,7 @@ STORES: dict[str, Callable[[Path], object | None]] = {
     "toy": lambda tmp: MemoryStore(),
 }
 EXECUTORS: dict[str, Callable[[], str | Executor]] = {"local": lambda: "local", "toy": ThreadExecutor}
-BACKENDS = [("none", "local"), ("sqlite", "local"), ("toy", "local"), ("none", "toy")]
+BACKENDS = [("none", "local"), ("sqlite", "local"), ("toy", "local"), ("none", "toy"), ("none", "ray")]
 DURABLE = [name for name in STORES if name != "none"]
 """The stores that persist: the stored-read suite (tests/test_stored_reads.py) runs on each of them.
 A new back-end is one entry in ``STORES`` (a factory of the value ``RunSystem(store=...)`` takes,
@@ -45,6 +48,14 @@ SystemFactory = Callable[..., RunSystem]
 def system_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SystemFactory]:
     """``system_factory(**options)``: a RunSystem on this back-end pair, closed after the test."""
     store_name, executor_name = request.param
+    executor: Callable[[], Any] = EXECUTORS.get(executor_name, lambda: "local")
+    if executor_name == "ray":
+        if request.node.get_closest_marker("in_process") is not None:
+            pytest.skip("its pipeline shares in-process objects with the test: it cannot run on a Ray worker")
+        from runwire.actors.ray import ray_executor
+
+        factory = ray_executor(request.getfixturevalue("ray_address"))
+        executor = lambda: factory  # noqa: E731
     made = count()
     with ExitStack() as stack:
 
@@ -52,7 +63,7 @@ def system_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[S
             store = STORES[store_name](tmp_path / f"store-{next(made)}")  # a file of its own per system
             if isinstance(store, Path):
                 store.parent.mkdir(parents=True, exist_ok=True)
-            return stack.enter_context(RunSystem(store=store, executor=EXECUTORS[executor_name](), **options))
+            return stack.enter_context(RunSystem(store=store, executor=executor(), **options))
 
         yield make
 

@@ -11,8 +11,10 @@ from hypothesis import HealthCheck, settings
 from runwire.actors import RunSystem
 
 from .backends import backend_system, stored_factory, system_factory
+from .ray_cluster import ray_address
 
-__all__ = ["backend_system", "stored_factory", "system_factory"]  # fixtures: every test module may take them
+# fixtures: every test module may take them
+__all__ = ["backend_system", "ray_address", "stored_factory", "system_factory"]
 
 # No deadline: examples drive real threads on a shared machine. The ``system`` fixture is meant to
 # be shared by a test's examples (each example starts its own runs).

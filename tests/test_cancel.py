@@ -24,6 +24,7 @@ def system(backend_system: RunSystem) -> RunSystem:
     return backend_system
 
 
+@pytest.mark.in_process
 def test_cancelled_is_in_the_log_before_cancel_returns(system: RunSystem) -> None:
     started = threading.Event()
 
@@ -84,6 +85,7 @@ def test_cancel_twice_and_from_many_threads_gives_one_terminal(system: RunSystem
         gate.set()
 
 
+@pytest.mark.in_process
 def test_sync_pipeline_stops_at_its_next_emit(system: RunSystem) -> None:
     started, stopped = threading.Event(), threading.Event()
     seen: list[type[BaseException]] = []
@@ -105,6 +107,7 @@ def test_sync_pipeline_stops_at_its_next_emit(system: RunSystem) -> None:
     assert seen == [Cancelled]
 
 
+@pytest.mark.in_process
 def test_sync_pipeline_stops_at_check_cancelled(system: RunSystem) -> None:
     started, stopped = threading.Event(), threading.Event()
 
@@ -123,6 +126,7 @@ def test_sync_pipeline_stops_at_check_cancelled(system: RunSystem) -> None:
     assert stopped.wait(10)
 
 
+@pytest.mark.in_process
 def test_on_cancel_hooks_run_once_on_the_cancelling_thread(system: RunSystem) -> None:
     """ctx.on_cancel aborts blocking calls that cannot check the flag; removed hooks never run."""
     registered, finished = threading.Event(), threading.Event()
@@ -156,6 +160,7 @@ def test_on_cancel_hooks_run_once_on_the_cancelling_thread(system: RunSystem) ->
     assert handle.wait(10).type == "run.cancelled"
 
 
+@pytest.mark.in_process
 def test_async_pipeline_stops_through_its_cancel_scope(system: RunSystem) -> None:
     started, stopped = threading.Event(), threading.Event()
 

@@ -23,6 +23,7 @@ def system(backend_system: RunSystem) -> RunSystem:
     return backend_system
 
 
+@pytest.mark.in_process
 def test_emits_after_the_terminal_are_dropped_and_counted(system: RunSystem) -> None:
     kept: list[RunContext] = []
 

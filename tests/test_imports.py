@@ -29,6 +29,12 @@ def test_import_actors_pulls_no_optional_integration() -> None:
     assert not heavy & {m.split(".")[0] for m in mods}
 
 
+def test_import_of_the_ray_integration_loads_no_ray() -> None:
+    """Ray loads when a Ray executor is made (``executor="ray"``), not when its package is imported."""
+    mods = _modules_after("import runwire.actors, runwire.actors.ray, runwire.actors.cli")
+    assert "ray" not in {m.split(".")[0] for m in mods}
+
+
 def test_protocol_imports_nothing_from_actors_and_starts_no_thread() -> None:
     out = subprocess.run(
         [

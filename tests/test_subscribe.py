@@ -39,6 +39,7 @@ def _emitter(n: int, gate: threading.Event | None = None):  # type: ignore[no-un
     cursors=st.lists(st.integers(min_value=0, max_value=130), min_size=1, max_size=4),
     subscribe_at=st.sampled_from(["before", "midway", "after"]),
 )
+@pytest.mark.in_process
 def test_replay_then_tail_without_duplicate_or_hole(
     system: RunSystem, n: int, cursors: list[int], subscribe_at: str
 ) -> None:
@@ -115,6 +116,7 @@ def test_subscribe_after_close_replays_and_ends(system: RunSystem) -> None:
     assert collect(handle, after_seq=first[-1].seq) == []
 
 
+@pytest.mark.in_process
 def test_leaving_a_loop_early_unsubscribes(system: RunSystem) -> None:
     gate = threading.Event()
     handle = system.start(_emitter(50, gate))
@@ -129,6 +131,7 @@ def test_leaving_a_loop_early_unsubscribes(system: RunSystem) -> None:
 
 
 @pytest.mark.parametrize("backend", ["asyncio", "trio"])
+@pytest.mark.in_process
 def test_async_subscribers_replay_then_tail(system: RunSystem, backend: str) -> None:
     gate = threading.Event()
     handle = system.start(_emitter(100, gate))

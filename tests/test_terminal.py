@@ -37,6 +37,7 @@ def _shard(system: RunSystem, handle: Any) -> Any:
         (["complete", "fail", "cancel"], "run.cancelled"),
     ],
 )
+@pytest.mark.in_process
 def test_precedence_between_signals_that_arrive_together(system: RunSystem, signals: list[str], expected: str) -> None:
     release = threading.Event()
     started = threading.Event()
@@ -63,6 +64,7 @@ def test_precedence_between_signals_that_arrive_together(system: RunSystem, sign
     assert handle.info().discarded_signals >= len(signals) - 1
 
 
+@pytest.mark.in_process
 def test_provider_finish_reason_alone_never_ends_a_run_and_lands_on_the_terminal(system: RunSystem) -> None:
     release = threading.Event()
     started = threading.Event()

@@ -10,6 +10,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 from pydantic import JsonValue
 
+from ._executors import ExecutorOption, RayAddress
 from ._live import exit_code, follow
 from ._runs import DataDir, NoStore, open_system
 
@@ -99,6 +100,8 @@ def llms_txt(
     ] = 8,
     data_dir: DataDir = None,
     no_store: NoStore = False,
+    executor: ExecutorOption = "local",
+    ray_address: RayAddress = None,
 ) -> None:
     """Generate llms.txt and llms-full.txt (llmstxt.org format) for a repository."""
     from ..llms_txt import LLMS_FULL_TXT, LLMS_TXT, LlmsTxtError, llms_txt_pipeline, options_from_inputs
@@ -137,7 +140,7 @@ def llms_txt(
             pipeline = lm_pipeline(lm, lm_base_url, concurrency=lm_concurrency)
         except (ImportError, ValueError) as exc:
             fail_usage(str(exc))
-    with open_system(data_dir, no_store) as system:
+    with open_system(data_dir, no_store, executor, ray_address) as system:
         handle = system.start(pipeline, inputs, name="llms-txt")
         terminal = follow(handle, as_json=json_lines)
     if terminal.type == "run.failed" and terminal.error_type in _INPUT_ERRORS:

@@ -27,6 +27,7 @@ from runwire.actors import RunSystem, RunTimeoutError
 from runwire.protocol import RunEvent, parse_event
 
 from ..store import RUN_STATES, RunRecord, RunState, SqliteRunStore, StoreError, resolve_db_path
+from ._executors import executor_errors, executor_spec
 
 __all__ = ["DataDir", "NoStore", "open_system", "register"]
 
@@ -61,12 +62,21 @@ def _die(message: str, code: int = 1) -> NoReturn:
 
 
 @contextlib.contextmanager
-def open_system(data_dir: Path | None, no_store: bool) -> Iterator[RunSystem]:
-    """A RunSystem for a command that starts runs: persisting to the store unless ``no_store``."""
+def open_system(
+    data_dir: Path | None, no_store: bool, executor: str = "local", ray_address: str | None = None
+) -> Iterator[RunSystem]:
+    """A RunSystem for a command that starts runs: persisting to the store unless ``no_store``,
+    executing where ``--executor`` says."""
     try:
-        system = RunSystem(store=None if no_store else resolve_db_path(None, data_dir))
+        spec = executor_spec(executor, ray_address)
+    except ValueError as exc:
+        _die(str(exc), 2)
+    try:
+        system = RunSystem(store=None if no_store else resolve_db_path(None, data_dir), executor=spec)
     except StoreError as exc:
         _die(f"{exc} (use --no-store to run without the run store)")
+    except executor_errors(executor) as exc:  # Ray missing, or its cluster unreachable
+        _die(str(exc), 2)
     with system:
         yield system
 

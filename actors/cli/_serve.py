@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from ..store import resolve_db_path
+from ._executors import ExecutorOption, RayAddress, executor_errors, executor_spec
 from ._runs import DataDir, NoStore
 
 __all__ = ["register"]
@@ -47,6 +48,8 @@ def register(app: typer.Typer) -> None:
         ] = None,
         data_dir: DataDir = None,
         no_store: NoStore = False,
+        executor: ExecutorOption = "local",
+        ray_address: RayAddress = None,
     ) -> None:
         """Serve runs over MCP (stdio, or HTTP with --http: MCP, REST + SSE API, dashboard, AG-UI)."""
         try:
@@ -60,6 +63,11 @@ def register(app: typer.Typer) -> None:
                 f"runwire serve: needs the 'mcp' extra ({exc.name} is missing): pip install 'runwire[mcp]'\n"
             )
             raise typer.Exit(2) from None
+        try:
+            spec = executor_spec(executor, ray_address)
+        except ValueError as exc:
+            sys.stderr.write(f"runwire serve: {exc}\n")
+            raise typer.Exit(2) from None
         roots = [os.fspath(r) for r in root or []]
         store = None if no_store else resolve_db_path(None, data_dir)  # runs outlive the server process
         try:
@@ -72,9 +80,10 @@ def register(app: typer.Typer) -> None:
                     roots=roots,
                     allowed_hosts=allowed_host or [],
                     allowed_origins=allowed_origin or [],
+                    executor=spec,
                 )
             else:
-                run_stdio(roots, store=store)
-        except PathError as exc:
+                run_stdio(roots, store=store, executor=spec)
+        except (PathError, *executor_errors(executor)) as exc:
             sys.stderr.write(f"runwire serve: {exc}\n")
             raise typer.Exit(2) from None

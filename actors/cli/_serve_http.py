@@ -52,8 +52,9 @@ def serve_http(
     allowed_hosts: Sequence[str],
     allowed_origins: Sequence[str],
     store: str | Path | None,
+    executor: Any = "local",
 ) -> None:
-    """Serve until interrupted (runs persist in ``store``)."""
+    """Serve until interrupted (runs persist in ``store``, pipelines execute on ``executor``)."""
     allowed = Roots(roots or [os.getcwd()])
     warn_if_exposed(host, token, allowed_hosts)
     http_log = logging.getLogger("runwire.http")  # starts and cancels over HTTP go to the server's log
@@ -63,7 +64,7 @@ def serve_http(
         http_log.addHandler(handler)
         http_log.setLevel(logging.INFO)
 
-    with RunSystem(store=store) as system:
+    with RunSystem(store=store, executor=executor) as system:
         mcp = http_app(
             build_server(system, allowed, token=token),
             host=host,

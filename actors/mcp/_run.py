@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import anyio
 
@@ -20,13 +21,14 @@ __all__ = ["run_http", "run_stdio"]
 StoreArg = str | Path | None
 
 
-def run_stdio(roots: Sequence[str | os.PathLike[str]] = (), *, store: StoreArg = None) -> None:
+def run_stdio(roots: Sequence[str | os.PathLike[str]] = (), *, store: StoreArg = None, executor: Any = "local") -> None:
     """Serve MCP on stdin/stdout until the client closes stdin (then cancel the runs still live).
 
     With ``store`` (a path), runs persist: a restarted server replays them from their cursor.
+    ``executor``: what ``RunSystem(executor=...)`` takes (e.g. a Ray cluster's factory).
     """
     allowed = Roots(roots or [os.getcwd()])
-    with RunSystem(store=store) as system:
+    with RunSystem(store=store, executor=executor) as system:
         server = build_server(system, allowed)
         anyio.run(server.run_stdio_async)
 
@@ -40,11 +42,12 @@ def run_http(
     allowed_hosts: Sequence[str] = (),
     allowed_origins: Sequence[str] = (),
     store: StoreArg = None,
+    executor: Any = "local",
 ) -> None:
     """Serve MCP over streamable HTTP at ``/mcp`` until interrupted (runs persist in ``store``)."""
     allowed = Roots(roots or [os.getcwd()])
     warn_if_exposed(host, token, allowed_hosts)
-    with RunSystem(store=store) as system:
+    with RunSystem(store=store, executor=executor) as system:
         server = build_server(system, allowed, token=token)
         serve_http(
             http_app(server, host=host, allowed_hosts=allowed_hosts, allowed_origins=allowed_origins), host, port
