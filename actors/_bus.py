@@ -50,7 +50,8 @@ class _Log:
     terminal: RunEvent | None = None
     sinks: dict[Sink, None] = field(default_factory=dict)  # insertion-ordered; O(1) to drop one
     ahead: dict[Sink, int] = field(default_factory=dict)  # sinks whose cursor is past the log's end
-    held: set[Sink] = field(default_factory=set)  # full `block` subscribers: the outbox waits for them
+    # full `block` subscribers: the outbox waits for them (a dict: an empty one is not GC-tracked)
+    held: dict[Sink, None] = field(default_factory=dict)
 
     @property
     def last_seq(self) -> int:
@@ -95,7 +96,7 @@ class BusActor(ShardActor):
             case Resume(run_id, sink):
                 log = self._logs.get(run_id)
                 if log is not None and sink in log.held:
-                    log.held.discard(sink)
+                    log.held.pop(sink, None)
                     self._drain(log.record)
             case Open(record):
                 self._logs[record.run_id] = _Log(record, RetainedLog(record.run_id, record.parent_run_id, record.step))
@@ -122,7 +123,7 @@ class BusActor(ShardActor):
                 else:
                     status = self._push(log, sink, events)
                 if status == FULL:
-                    log.held.add(sink)
+                    log.held[sink] = None
                 elif status == DEAD:
                     released |= self._remove(log, sink)
             if released and not log.held:
@@ -134,7 +135,7 @@ class BusActor(ShardActor):
         del log.sinks[sink]
         log.ahead.pop(sink, None)
         if sink in log.held:
-            log.held.discard(sink)
+            log.held.pop(sink, None)
             return True
         return False
 
@@ -217,7 +218,7 @@ class BusActor(ShardActor):
             return
         log.sinks[sink] = None
         if status == FULL:
-            log.held.add(sink)
+            log.held[sink] = None
         if after_seq > log.last_seq:
             log.ahead[sink] = after_seq
 

@@ -10,6 +10,7 @@ import uuid
 import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any, Literal
 
 import pykka
@@ -48,12 +49,18 @@ _EXPIRED_MEMORY = 100_000  # how many expired run_ids are remembered, to say "ex
 
 
 class _Shard:
-    __slots__ = ("bus", "completion", "run_actor")
+    __slots__ = ("bus", "bus_tell", "completion", "completion_tell", "index", "run_actor")
 
-    def __init__(self, bus: pykka.ActorRef[Any], completion: pykka.ActorRef[Any], run_actor: pykka.ActorRef[Any]):
+    def __init__(
+        self, index: int, bus: pykka.ActorRef[Any], completion: pykka.ActorRef[Any], run_actor: pykka.ActorRef[Any]
+    ):
+        self.index = index
         self.bus = bus
         self.completion = completion
         self.run_actor = run_actor
+        # one bound method per shard, shared by its runs: not one (GC-tracked) per run
+        self.bus_tell = bus.tell
+        self.completion_tell = completion.tell
 
 
 class RunSystem:
@@ -126,6 +133,10 @@ class RunSystem:
         self._closed = False
         self._close_lock = threading.Lock()
         self._timer = Timer()
+        # bound once: each run's terminal callback and expiry timer are a partial of these, not
+        # a closure (a function and its cells) per run for the cyclic GC to walk
+        self._on_terminal = self._schedule_expiry
+        self._expire_later = self._expire
         self._shards: list[_Shard] = []
         for i in range(shards):
             bus = BusActor.start(i, retain_events, retain_bytes)
@@ -133,7 +144,7 @@ class RunSystem:
             run_actor = RunActor.start(i, completion, self._executor, self._timer, cancel_deadline, include_traceback)
             bus.proxy().completion = completion
             completion.proxy().run_actor = run_actor
-            self._shards.append(_Shard(bus, completion, run_actor))
+            self._shards.append(_Shard(i, bus, completion, run_actor))
         # the proxy attribute writes above are messages: make sure they landed before any run
         for shard in self._shards:
             shard.bus.ask(InfoRequest(""), timeout=ask_timeout)
@@ -210,7 +221,7 @@ class RunSystem:
                 new = NewRun(rid, record.pipeline_name, record.inputs, parent_run_id, record.created_at)
                 self._subscribe(rid, binding.create(new), 0)
             shard.run_actor.tell(Start(record))
-        record.terminal.add_done_callback(lambda _f: self._schedule_expiry(rid))
+        record.terminal.add_done_callback(partial(_call_with_run_id, self._on_terminal, rid))
         return RunHandle(self, record)
 
     def _new_run(
@@ -223,9 +234,7 @@ class RunSystem:
         step: int | None,
         shard: _Shard,
     ) -> LiveRun:
-        bus = shard.bus
-        box: list[LiveRun] = []
-        outbox = Outbox(self._window, lambda: bus.tell(Drain(box[0])))
+        outbox = Outbox(self._window, shard.bus_tell)
         is_async = inspect.iscoroutinefunction(pipeline) or inspect.iscoroutinefunction(
             getattr(pipeline, "__call__", None)  # noqa: B004 - async callable objects
         )
@@ -238,14 +247,14 @@ class RunSystem:
             pipeline=pipeline,
             inputs=inputs,
             is_async=is_async,
-            shard=self._shards.index(shard),
+            shard=shard.index,
             outbox=outbox,
             created_at=utc_now(),
-            to_completion=shard.completion.tell,
+            to_completion=shard.completion_tell,
             parent_run_id=parent_run_id,
             step=step,
         )
-        box.append(record)
+        outbox.bind(Drain(record))  # the one Drain message this run's outbox sends, made once
         return record
 
     def loop(self, observe: Callable[..., Any], decide: Callable[..., Any], **options: Any) -> RunHandle:
@@ -356,7 +365,7 @@ class RunSystem:
         if self._retention == 0:
             self._expire(run_id)
         else:
-            self._timer.call_later(self._retention, lambda: self._expire(run_id))
+            self._timer.call_later(self._retention, partial(self._expire_later, run_id))
 
     def _expire(self, run_id: str) -> None:
         record = self._records.pop(run_id, None)
@@ -414,6 +423,11 @@ class RunSystem:
     @property
     def closed(self) -> bool:
         return self._closed
+
+
+def _call_with_run_id(fn: Callable[[str], None], run_id: str, _slot: object) -> None:
+    """A terminal slot's done callback: ``fn(run_id)`` (the slot itself is not needed)."""
+    fn(run_id)
 
 
 def _executor(spec: str | Executor, workers: int) -> Executor:
