@@ -33,7 +33,7 @@ from ._once import TerminalSlot
 from ._outbox import Outbox
 from ._plugins import EXECUTORS, LOOPS, load
 from ._run_actor import RunActor
-from ._shard import tell_quietly
+from ._shard import Shard, tell_quietly
 from ._snapshot import snapshot, snapshots
 from ._storage import NewRun, SystemStore, open_store
 from ._subscription import Sink
@@ -46,21 +46,6 @@ __all__ = ["RunSystem"]
 _INPUTS: TypeAdapter[dict[str, JsonValue]] = TypeAdapter(JsonObject, config=ConfigDict(allow_inf_nan=False))
 _STORE_CLOSE_FLOOR = 1.0  # seconds close() still gives the store to commit what is queued
 _EXPIRED_MEMORY = 100_000  # how many expired run_ids are remembered, to say "expired" not "unknown"
-
-
-class _Shard:
-    __slots__ = ("bus", "bus_tell", "completion", "completion_tell", "index", "run_actor")
-
-    def __init__(
-        self, index: int, bus: pykka.ActorRef[Any], completion: pykka.ActorRef[Any], run_actor: pykka.ActorRef[Any]
-    ):
-        self.index = index
-        self.bus = bus
-        self.completion = completion
-        self.run_actor = run_actor
-        # one bound method per shard, shared by its runs: not one (GC-tracked) per run
-        self.bus_tell = bus.tell
-        self.completion_tell = completion.tell
 
 
 class RunSystem:
@@ -137,14 +122,14 @@ class RunSystem:
         # a closure (a function and its cells) per run for the cyclic GC to walk
         self._on_terminal = self._schedule_expiry
         self._expire_later = self._expire
-        self._shards: list[_Shard] = []
+        self._shards: list[Shard] = []
         for i in range(shards):
             bus = BusActor.start(i, retain_events, retain_bytes)
             completion = CompletionActor.start(i, bus)
             run_actor = RunActor.start(i, completion, self._executor, self._timer, cancel_deadline, include_traceback)
             bus.proxy().completion = completion
             completion.proxy().run_actor = run_actor
-            self._shards.append(_Shard(i, bus, completion, run_actor))
+            self._shards.append(Shard(i, bus, completion, run_actor))
         # the proxy attribute writes above are messages: make sure they landed before any run
         for shard in self._shards:
             shard.bus.ask(InfoRequest(""), timeout=ask_timeout)
@@ -232,7 +217,7 @@ class RunSystem:
         name: str | None,
         parent_run_id: str | None,
         step: int | None,
-        shard: _Shard,
+        shard: Shard,
     ) -> LiveRun:
         outbox = Outbox(self._window, shard.bus_tell)
         is_async = inspect.iscoroutinefunction(pipeline) or inspect.iscoroutinefunction(
