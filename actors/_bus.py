@@ -16,7 +16,7 @@ from typing import Any
 
 import pykka
 
-from runwire.protocol import GAP_REASON_RETENTION, RunEvent, StreamGap, dump_event, utc_now
+from runwire.protocol import GAP_REASON_RETENTION, RunEvent, StreamGap, utc_now
 
 from ._completion import terminal_event
 from ._errors import UnknownRunError
@@ -37,7 +37,6 @@ from ._shard import ShardActor, internal_failure
 from ._subscription import DEAD, FULL, OK, Sink
 
 __all__ = ["BusActor", "BusRunInfo"]
-_dump = dump_event
 
 _log = logging.getLogger("runwire.bus")
 
@@ -108,17 +107,16 @@ class BusActor(ShardActor):
 
     # -- the log ------------------------------------------------------------------------------
     def _append(self, log: _Log, events: list[RunEvent]) -> None:
-        log.retained.append(events)  # stamps seq; keeps no GC-tracked object per event
+        sinks = log.sinks
+        # a store's sink wants each event's JSON: dumped here, before any subscriber holds these
+        # shared objects, and once (the log keeps a non-delta's JSON: the same bytes)
+        encode = bool(sinks) and any(sink.wants_encoded for sink in sinks)
+        encoded = log.retained.append(events, encode)  # stamps seq; no GC-tracked object per event
         log.retained.trim(self.retain_events, self.retain_bytes)
-        if log.sinks:
+        if sinks:
             released = False
-            encoded: list[bytes] | None = None
-            for sink in list(log.sinks):
-                if sink.wants_encoded and sink not in log.ahead:
-                    if encoded is None:
-                        encoded = [_dump(event) for event in events]
-                    # dumped here, before any subscriber holds these shared objects (a consumer
-                    # that mutated one must not change what the store writes)
+            for sink in list(sinks):
+                if encoded is not None and sink.wants_encoded and sink not in log.ahead:
                     status = sink.push_encoded(events, encoded)
                 else:
                     status = self._push(log, sink, events)
