@@ -16,7 +16,7 @@ from typing import Any
 
 import pykka
 
-from runwire.protocol import GAP_REASON_RETENTION, RunEvent, StreamGap, dump_event, utc_now
+from runwire.protocol import GAP_REASON_RETENTION, RunEvent, StreamGap, utc_now
 
 from ._completion import terminal_event
 from ._errors import UnknownRunError
@@ -37,7 +37,6 @@ from ._shard import ShardActor, internal_failure
 from ._subscription import DEAD, FULL, OK, Sink
 
 __all__ = ["BusActor", "BusRunInfo"]
-_dump = dump_event
 
 _log = logging.getLogger("runwire.bus")
 
@@ -50,7 +49,8 @@ class _Log:
     terminal: RunEvent | None = None
     sinks: dict[Sink, None] = field(default_factory=dict)  # insertion-ordered; O(1) to drop one
     ahead: dict[Sink, int] = field(default_factory=dict)  # sinks whose cursor is past the log's end
-    held: set[Sink] = field(default_factory=set)  # full `block` subscribers: the outbox waits for them
+    # full `block` subscribers: the outbox waits for them (a dict: an empty one is not GC-tracked)
+    held: dict[Sink, None] = field(default_factory=dict)
 
     @property
     def last_seq(self) -> int:
@@ -95,7 +95,7 @@ class BusActor(ShardActor):
             case Resume(run_id, sink):
                 log = self._logs.get(run_id)
                 if log is not None and sink in log.held:
-                    log.held.discard(sink)
+                    log.held.pop(sink, None)
                     self._drain(log.record)
             case Open(record):
                 self._logs[record.run_id] = _Log(record, RetainedLog(record.run_id, record.parent_run_id, record.step))
@@ -107,22 +107,21 @@ class BusActor(ShardActor):
 
     # -- the log ------------------------------------------------------------------------------
     def _append(self, log: _Log, events: list[RunEvent]) -> None:
-        log.retained.append(events)  # stamps seq; keeps no GC-tracked object per event
+        sinks = log.sinks
+        # a store's sink wants each event's JSON: dumped here, before any subscriber holds these
+        # shared objects, and once (the log keeps a non-delta's JSON: the same bytes)
+        encode = bool(sinks) and any(sink.wants_encoded for sink in sinks)
+        encoded = log.retained.append(events, encode)  # stamps seq; no GC-tracked object per event
         log.retained.trim(self.retain_events, self.retain_bytes)
-        if log.sinks:
+        if sinks:
             released = False
-            encoded: list[bytes] | None = None
-            for sink in list(log.sinks):
-                if sink.wants_encoded and sink not in log.ahead:
-                    if encoded is None:
-                        encoded = [_dump(event) for event in events]
-                    # dumped here, before any subscriber holds these shared objects (a consumer
-                    # that mutated one must not change what the store writes)
+            for sink in list(sinks):
+                if encoded is not None and sink.wants_encoded and sink not in log.ahead:
                     status = sink.push_encoded(events, encoded)
                 else:
                     status = self._push(log, sink, events)
                 if status == FULL:
-                    log.held.add(sink)
+                    log.held[sink] = None
                 elif status == DEAD:
                     released |= self._remove(log, sink)
             if released and not log.held:
@@ -134,7 +133,7 @@ class BusActor(ShardActor):
         del log.sinks[sink]
         log.ahead.pop(sink, None)
         if sink in log.held:
-            log.held.discard(sink)
+            log.held.pop(sink, None)
             return True
         return False
 
@@ -217,7 +216,7 @@ class BusActor(ShardActor):
             return
         log.sinks[sink] = None
         if status == FULL:
-            log.held.add(sink)
+            log.held[sink] = None
         if after_seq > log.last_seq:
             log.ahead[sink] = after_seq
 

@@ -93,17 +93,16 @@ class LocalExecutor:
         if not job.is_async:
             self._pool.submit(job.run_id, job.call)
             return
-        run_id = job.run_id
-
-        async def run() -> None:
-            try:
-                await job.coroutine()
-            finally:
-                with self._lock:
-                    self._tasks.pop(run_id, None)
-
         with self._lock:
-            self._tasks[run_id] = self._loop.spawn(run())
+            self._tasks[job.run_id] = self._loop.spawn(self._run(job))
+
+    async def _run(self, job: Job) -> None:
+        # a method, not a closure per run: the coroutine is the only object it costs
+        try:
+            await job.coroutine()
+        finally:
+            with self._lock:
+                self._tasks.pop(job.run_id, None)
 
     def cancel(self, run_id: str) -> None:
         with self._lock:

@@ -97,11 +97,13 @@ def _call_quietly(callback: Callable[[], object]) -> None:
 class TerminalSlot(Generic[T]):
     """Holds a run's terminal event: the subset of ``concurrent.futures.Future`` the runtime uses."""
 
-    __slots__ = ("_callbacks", "_event", "_lock", "_value")
+    __slots__ = ("_callbacks", "_event", "_first", "_lock", "_value")
 
     def __init__(self, lock: threading.Lock | None = None) -> None:
         self._lock = lock if lock is not None else threading.Lock()
         self._value: T | None = None
+        # every run has one callback (its expiry) and few have more: the first needs no list
+        self._first: Callable[[TerminalSlot[T]], object] | None = None
         self._callbacks: list[Callable[[TerminalSlot[T]], object]] | None = None
         self._event: threading.Event | None = None
 
@@ -128,19 +130,24 @@ class TerminalSlot(Generic[T]):
             if self._value is not None:
                 raise InvalidStateError("the terminal is already set")
             self._value = value
-            callbacks, self._callbacks = self._callbacks, None
+            first, callbacks, self._first, self._callbacks = self._first, self._callbacks, None, None
             event = self._event
         if event is not None:
             event.set()
+        if first is not None:
+            self._call(first)
         for callback in callbacks or ():
             self._call(callback)
 
     def add_done_callback(self, callback: Callable[[TerminalSlot[T]], object]) -> None:
         with self._lock:
             if self._value is None:
+                if self._first is None and self._callbacks is None:
+                    self._first = callback
+                    return
                 if self._callbacks is None:
                     self._callbacks = []
-                self._callbacks.append(callback)
+                self._callbacks.append(callback)  # after the first: callbacks run in the order added
                 return
         self._call(callback)
 

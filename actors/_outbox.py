@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Any
 
 from runwire.protocol import RunEvent
 
@@ -26,20 +27,24 @@ class Outbox:
 
     __slots__ = (
         "_cond",
+        "_drain",
         "_items",
         "_lock",
-        "_notify",
         "_scheduled",
         "_sealed",
+        "_tell",
         "_waiters",
         "late_dropped",
         "on_wait",
         "window",
     )
 
-    def __init__(self, window: int, notify: Callable[[], None]) -> None:
+    def __init__(self, window: int, tell: Callable[[Any], object], drain: object = None) -> None:
         self.window = window
-        self._notify = notify  # sends one Drain to the bus
+        # ``tell(drain)`` sends the bus one Drain: a shared bound method and one message made
+        # once per run (``bind``), not a closure per run (fewer objects for the cyclic GC to walk)
+        self._tell = tell
+        self._drain = drain
         self._lock = threading.Lock()  # plain lock on the hot path; the condition only when full
         self._cond: threading.Condition | None = None  # created when a worker first has to wait
         self._waiters = 0
@@ -48,6 +53,10 @@ class Outbox:
         self._sealed = False
         self.late_dropped = 0
         self.on_wait: Callable[[], None] | None = None  # observability hook: a worker starts waiting
+
+    def bind(self, drain: object) -> None:
+        """The message ``put`` sends the bus (it names the run, made after this outbox)."""
+        self._drain = drain
 
     def put(self, event: RunEvent, cancelled: CancelFlag, block: bool) -> None:
         """Queue one event; wait while the window is full if ``block`` (sync workers only)."""
@@ -76,7 +85,7 @@ class Outbox:
             if self._scheduled:
                 return
             self._scheduled = True
-        self._notify()
+        self._tell(self._drain)
 
     def take(self) -> list[RunEvent]:
         """Bus side: everything queued so far, in emit order."""

@@ -27,34 +27,46 @@ __all__ = ["Replay", "RetainedLog"]
 _dump = dump_event
 
 
-_Columns = tuple[list[datetime | None], list[str | None], list[str | None], list[int | None]]
+_Columns = tuple[list[datetime | None], list[str | None], dict[int, str], dict[int, int]]
 
 
 class _DeltaColumns:
-    """A delta's values besides its text, one list per field (None where the entry is JSON).
-    Made at a run's first delta: a run that streams no text pays for none of it."""
+    """A delta's values besides its text: ``ts`` and ``field`` one list each (None where the
+    entry is JSON); ``artifact_id`` and ``first_seq``, rarely set, only where they are, by seq
+    (two list appends per delta fewer on the bus). Made at a run's first delta: a run that
+    streams no text pays for none of it."""
 
     __slots__ = ("artifacts", "fields", "firsts", "ts")
 
     def __init__(self, pad: int) -> None:
         self.ts: list[datetime | None] = [None] * pad
         self.fields: list[str | None] = [None] * pad
-        self.artifacts: list[str | None] = [None] * pad
-        self.firsts: list[int | None] = [None] * pad
+        self.artifacts: dict[int, str] = {}
+        self.firsts: dict[int, int] = {}
 
-    def all(self) -> _Columns:
-        return self.ts, self.fields, self.artifacts, self.firsts
+    def trim(self, cut: int, base: int) -> None:
+        """Forget the first ``cut`` entries; ``base`` is the last seq trimmed away."""
+        del self.ts[:cut]
+        del self.fields[:cut]
+        for sparse in (self.artifacts, self.firsts):
+            for seq in [seq for seq in sparse if seq <= base]:
+                del sparse[seq]
 
-    def since(self, start: int) -> _Columns:
-        return self.ts[start:], self.fields[start:], self.artifacts[start:], self.firsts[start:]
+    def since(self, start: int, after_seq: int) -> _Columns:
+        """A copy for a replay (decoded on another thread while this log goes on changing)."""
+        artifacts = {seq: a for seq, a in self.artifacts.items() if seq > after_seq} if self.artifacts else {}
+        firsts = {seq: f for seq, f in self.firsts.items() if seq > after_seq} if self.firsts else {}
+        return self.ts[start:], self.fields[start:], artifacts, firsts
 
 
 class RetainedLog:
     """Events ``base+1 .. last_seq`` of one run; ``append`` stamps each event's ``seq``."""
 
     __slots__ = (
+        "_bound",
         "_columns",
         "_decoded",
+        "_digits",
         "_entries",
         "_envelope",
         "_parent",
@@ -70,6 +82,7 @@ class RetainedLog:
         self._entries: list[bytes | str] = []  # JSON bytes, or a delta's text
         self._columns: _DeltaColumns | None = None  # the deltas' other values, from the first delta
         self._sizes: list[int] = []  # each entry's JSON bytes, for trimming
+        self._digits, self._bound = 1, 10  # digits of the next seq, and the seq that adds one
         self._envelope = 0  # JSON bytes of this run's delta around its own values, made at the first
         self.base = 0  # seq of the last event trimmed away (0: nothing trimmed)
         self.size = 0  # JSON bytes retained
@@ -79,13 +92,19 @@ class RetainedLog:
     def last_seq(self) -> int:
         return self.base + len(self._entries)
 
-    def append(self, events: list[RunEvent]) -> None:
+    def append(self, events: list[RunEvent], encode_all: bool = False) -> list[bytes] | None:
+        """Stamp each event's ``seq`` and keep it. With ``encode_all`` (a store subscribes) every
+        event's JSON is returned, dumped once: a non-delta's is also what the log keeps."""
         entries, sizes, columns = self._entries, self._sizes, self._columns
         run_id, parent, step = self._run_id, self._parent, self._step
         seq = self.base + len(entries)
+        digits, bound = self._digits, self._bound  # len(str(seq)), kept without a str per event
+        encoded: list[bytes] | None = [] if encode_all else None
         total = self.size
         for event in events:
             seq += 1
+            if seq >= bound:
+                digits, bound = len(str(seq)), 10 ** len(str(seq))
             d = event.__dict__
             d["seq"] = seq  # built once by the producer; stamped here, never copied
             if (
@@ -98,11 +117,9 @@ class RetainedLog:
                 first_seq, ts = d["first_seq"], d["ts"]
                 size = (
                     (self._envelope or self._make_envelope(event))
-                    + len(str(seq))
+                    + digits
                     + len(field)  # a string's JSON size for ASCII text without escapes
                     + len(text)
-                    + (0 if artifact_id is None else len(artifact_id) - 2)  # '"id"' instead of 'null'
-                    + (0 if first_seq is None else len(str(first_seq)) - 4)
                     + (-7 if ts.microsecond == 0 else 0)  # no '.ffffff' in the timestamp
                 )
                 if columns is None:
@@ -110,20 +127,28 @@ class RetainedLog:
                 entries.append(text)
                 columns.ts.append(ts)
                 columns.fields.append(field)
-                columns.artifacts.append(artifact_id)
-                columns.firsts.append(first_seq)
+                if artifact_id is not None:
+                    columns.artifacts[seq] = artifact_id
+                    size += len(artifact_id) - 2  # '"id"' instead of 'null'
+                if first_seq is not None:
+                    columns.firsts[seq] = first_seq
+                    size += len(str(first_seq)) - 4
+                if encoded is not None:
+                    encoded.append(_dump(event))
             else:
-                encoded = _dump(event)
-                size = len(encoded)
-                entries.append(encoded)
+                data = _dump(event)
+                size = len(data)
+                entries.append(data)
                 if columns is not None:
                     columns.ts.append(None)
                     columns.fields.append(None)
-                    columns.artifacts.append(None)
-                    columns.firsts.append(None)
+                if encoded is not None:
+                    encoded.append(data)
             sizes.append(size)
             total += size
         self.size = total
+        self._digits, self._bound = digits, bound
+        return encoded
 
     def _make_envelope(self, event: TextDelta) -> int:
         blank = event.model_copy(update={"seq": 0, "field": "", "text": "", "artifact_id": None, "first_seq": None})
@@ -146,10 +171,9 @@ class RetainedLog:
         if cut:
             del self._entries[:cut]
             del sizes[:cut]
-            if self._columns is not None:
-                for column in self._columns.all():
-                    del column[:cut]
             self.base += cut
+            if self._columns is not None:
+                self._columns.trim(cut, self.base)
             self.size = size
 
     def replay(self, after_seq: int) -> Replay | None:
@@ -157,7 +181,7 @@ class RetainedLog:
         start = max(0, after_seq - self.base)
         if start >= len(self._entries):
             return None
-        columns = None if self._columns is None else self._columns.since(start)
+        columns = None if self._columns is None else self._columns.since(start, self.base + start)
         decoded = None if self._decoded is None else self._decoded()
         if decoded is None:
             decoded = _Decoded()
@@ -229,6 +253,6 @@ class Replay:
             step,
             fields[i],  # type: ignore[arg-type]
             entry,
-            artifacts[i],
-            firsts[i],
+            artifacts.get(seq),
+            firsts.get(seq),
         )

@@ -22,9 +22,26 @@ import pykka
 
 from ._messages import Fault, InfoBatch, InfoRequest, Pause, Signal
 
-__all__ = ["ShardActor", "internal_failure", "run_id_of", "tell_quietly"]
+__all__ = ["Shard", "ShardActor", "internal_failure", "run_id_of", "tell_quietly"]
 
 _log = logging.getLogger("runwire.shard")
+
+
+class Shard:
+    """One shard's three actors, as the system holds them."""
+
+    __slots__ = ("bus", "bus_tell", "completion", "completion_tell", "index", "run_actor")
+
+    def __init__(
+        self, index: int, bus: pykka.ActorRef[Any], completion: pykka.ActorRef[Any], run_actor: pykka.ActorRef[Any]
+    ):
+        self.index = index
+        self.bus = bus
+        self.completion = completion
+        self.run_actor = run_actor
+        # one bound method per shard, shared by its runs: not one (GC-tracked) per run
+        self.bus_tell = bus.tell
+        self.completion_tell = completion.tell
 
 
 def run_id_of(message: Any) -> str | None:

@@ -10,6 +10,7 @@ import uuid
 import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any, Literal
 
 import pykka
@@ -32,7 +33,7 @@ from ._once import TerminalSlot
 from ._outbox import Outbox
 from ._plugins import EXECUTORS, LOOPS, load
 from ._run_actor import RunActor
-from ._shard import tell_quietly
+from ._shard import Shard, tell_quietly
 from ._snapshot import snapshot, snapshots
 from ._storage import NewRun, SystemStore, open_store
 from ._subscription import Sink
@@ -45,15 +46,6 @@ __all__ = ["RunSystem"]
 _INPUTS: TypeAdapter[dict[str, JsonValue]] = TypeAdapter(JsonObject, config=ConfigDict(allow_inf_nan=False))
 _STORE_CLOSE_FLOOR = 1.0  # seconds close() still gives the store to commit what is queued
 _EXPIRED_MEMORY = 100_000  # how many expired run_ids are remembered, to say "expired" not "unknown"
-
-
-class _Shard:
-    __slots__ = ("bus", "completion", "run_actor")
-
-    def __init__(self, bus: pykka.ActorRef[Any], completion: pykka.ActorRef[Any], run_actor: pykka.ActorRef[Any]):
-        self.bus = bus
-        self.completion = completion
-        self.run_actor = run_actor
 
 
 class RunSystem:
@@ -128,14 +120,18 @@ class RunSystem:
         self._closed = False
         self._close_lock = threading.Lock()
         self._timer = Timer()
-        self._shards: list[_Shard] = []
+        # bound once: each run's terminal callback and expiry timer are a partial of these, not
+        # a closure (a function and its cells) per run for the cyclic GC to walk
+        self._on_terminal = self._schedule_expiry
+        self._expire_later = self._expire
+        self._shards: list[Shard] = []
         for i in range(shards):
             bus = BusActor.start(i, retain_events, retain_bytes)
             completion = CompletionActor.start(i, bus)
             run_actor = RunActor.start(i, completion, self._executor, self._timer, cancel_deadline, include_traceback)
             bus.proxy().completion = completion
             completion.proxy().run_actor = run_actor
-            self._shards.append(_Shard(bus, completion, run_actor))
+            self._shards.append(Shard(i, bus, completion, run_actor))
         # the proxy attribute writes above are messages: make sure they landed before any run
         for shard in self._shards:
             shard.bus.ask(InfoRequest(""), timeout=ask_timeout)
@@ -212,7 +208,7 @@ class RunSystem:
                 new = NewRun(rid, record.pipeline_name, record.inputs, parent_run_id, record.created_at)
                 self._subscribe(rid, binding.create(new), 0)
             shard.run_actor.tell(Start(record))
-        record.terminal.add_done_callback(lambda _f: self._schedule_expiry(rid))
+        record.terminal.add_done_callback(partial(_call_with_run_id, self._on_terminal, rid))
         return RunHandle(self, record)
 
     def _new_run(
@@ -223,11 +219,9 @@ class RunSystem:
         name: str | None,
         parent_run_id: str | None,
         step: int | None,
-        shard: _Shard,
+        shard: Shard,
     ) -> LiveRun:
-        bus = shard.bus
-        box: list[LiveRun] = []
-        outbox = Outbox(self._window, lambda: bus.tell(Drain(box[0])))
+        outbox = Outbox(self._window, shard.bus_tell)
         is_async = inspect.iscoroutinefunction(pipeline) or inspect.iscoroutinefunction(
             getattr(pipeline, "__call__", None)  # noqa: B004 - async callable objects
         )
@@ -240,14 +234,14 @@ class RunSystem:
             pipeline=pipeline,
             inputs=inputs,
             is_async=is_async,
-            shard=self._shards.index(shard),
+            shard=shard.index,
             outbox=outbox,
             created_at=utc_now(),
-            to_completion=shard.completion.tell,
+            to_completion=shard.completion_tell,
             parent_run_id=parent_run_id,
             step=step,
         )
-        box.append(record)
+        outbox.bind(Drain(record))  # the one Drain message this run's outbox sends, made once
         return record
 
     def loop(self, observe: Callable[..., Any], decide: Callable[..., Any], **options: Any) -> RunHandle:
@@ -358,7 +352,7 @@ class RunSystem:
         if self._retention == 0:
             self._expire(run_id)
         else:
-            self._timer.call_later(self._retention, lambda: self._expire(run_id))
+            self._timer.call_later(self._retention, partial(self._expire_later, run_id))
 
     def _expire(self, run_id: str) -> None:
         record = self._records.pop(run_id, None)
@@ -416,6 +410,11 @@ class RunSystem:
     @property
     def closed(self) -> bool:
         return self._closed
+
+
+def _call_with_run_id(fn: Callable[[str], None], run_id: str, _slot: object) -> None:
+    """A terminal slot's done callback: ``fn(run_id)`` (the slot itself is not needed)."""
+    fn(run_id)
 
 
 def _executor(spec: str | Executor | ExecutorFactory, workers: int) -> Executor:

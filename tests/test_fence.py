@@ -84,7 +84,7 @@ def test_late_drop_count_is_exact_while_many_threads_race_the_seal() -> None:
     sys.setswitchinterval(1e-6)  # hand the GIL over as often as CPython allows: lost updates show
     try:
         for _ in range(100):
-            outbox = Outbox(window=threads * per_thread, notify=lambda: None)
+            outbox = Outbox(window=threads * per_thread, tell=lambda _drain: None)
             go = threading.Barrier(threads + 1)
 
             def emit(outbox: Outbox = outbox, go: threading.Barrier = go) -> None:
