@@ -79,10 +79,12 @@ class _Channel:
 
     def drop_if_idle(self, run_id: str) -> None:
         """The run ended: stop watching it, unless a thread still waits on it."""
-        with self.cond:
+        with self.cond:  # one critical section: nobody can start relying on the watch meanwhile
             if run_id not in self.watched or run_id in self._users:
                 return
-        self.unwatch(run_id)
+            tell_owner = self._forget(run_id)
+        if tell_owner:
+            self._unwatch_at_owner(run_id)
 
     def announce(self, acks: Mapping[str, int]) -> None:
         with self.cond:
@@ -109,11 +111,15 @@ class _Channel:
             self.watched.add(run_id)
         return True
 
-    def unwatch(self, run_id: str) -> None:
-        with self.cond:
-            self.watched.discard(run_id)
-            self.seen.pop(run_id, None)
-            self.errors.pop(run_id, None)
+    def _forget(self, run_id: str) -> bool:
+        """Under ``cond``: drop the watch here; True if the owner must be told."""
+        self.watched.discard(run_id)
+        self.seen.pop(run_id, None)
+        self.errors.pop(run_id, None)
+        return False
+
+    def _unwatch_at_owner(self, run_id: str) -> None:
+        pass
 
     def cancel(self, run_id: str, reason: str) -> None:
         raise NotImplementedError
@@ -179,13 +185,16 @@ class _Link(_Channel):
         with self.cond:
             return self.cond.wait_for(lambda: run_id in self._acks or self.dead, max(0.0, deadline - time.monotonic()))
 
-    def unwatch(self, run_id: str) -> None:
-        with self.cond:
-            known = run_id in self._acks
-            self._acks.discard(run_id)
-        super().unwatch(run_id)
-        if known:
-            self._send({"op": "unwatch", "run": run_id})
+    def _forget(self, run_id: str) -> bool:
+        known = run_id in self._acks
+        self._acks.discard(run_id)
+        super()._forget(run_id)
+        return known
+
+    def _unwatch_at_owner(self, run_id: str) -> None:
+        # a thread that watches the run again before this lands re-reads the store and sees it
+        # ended (only ended runs are dropped), so a watch this removes at the owner is not missed
+        self._send({"op": "unwatch", "run": run_id})
 
     def cancel(self, run_id: str, reason: str) -> None:
         self._send({"op": "cancel", "run": run_id, "reason": reason})
@@ -281,6 +290,8 @@ class Follower:
         known = self._watching.get(run_id)  # a follower's steady state: the notice came, no query
         if known is not None and not known.dead and known.seen.get(run_id, 0) > after_seq:
             return True
+        # watched before the read below: every later commit is announced, no second read needed
+        watched_before = known is not None and not known.dead and known.watching(run_id)
         rec = self._store.get_run(run_id)
         if rec is None or rec.ended_at is not None:
             self._drop(run_id)
@@ -293,7 +304,7 @@ class Follower:
             self._owner_gone(run_id, owner)
             return True
         with channel.use(run_id):
-            if not channel.watching(run_id):
+            if not (watched_before and channel is known and channel.watching(run_id)):
                 if not channel.watch(run_id, deadline):
                     return False
                 self._watching[run_id] = channel
