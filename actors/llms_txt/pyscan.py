@@ -65,7 +65,7 @@ def _header_end(text: str, pos: int) -> int:
     end = len(text)
     while pos < end:
         char = text[pos]
-        if char in "\"'" or (char in "rRbBuUfF" and (found := _STRING.match(text, pos)) is not None):
+        if char in "\"'" or (char in "rRbBuUfF" and _STRING.match(text, pos) is not None):
             literal = _string_at(text, pos)
             if literal is None:
                 return -1
