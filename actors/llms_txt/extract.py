@@ -17,6 +17,7 @@ import tokenize
 from .classify import is_readme
 from .formats import describe_format
 from .outline import outline_line, python_outline
+from .pyscan import leading_string_end
 from .textio import extension, words
 from .treesit import definitions, grammar_for, js_reexports, js_test_names, shell_commands
 from .wellknown import describe_known
@@ -309,6 +310,14 @@ def rst_outline(text: str) -> tuple[str | None, str | None]:
 
 def python_docstring(text: str) -> str | None:
     """The module docstring, parsed with ``ast`` from the source up to the end of its first statement."""
+    end = leading_string_end(text)  # the usual case, found without tokenizing
+    if end is None:
+        return None
+    if end:
+        try:
+            return ast.get_docstring(ast.parse(text[:end]), clean=True)
+        except (SyntaxError, ValueError):
+            return None
     end_row = 0
     try:
         for tok in tokenize.generate_tokens(io.StringIO(text).readline):

@@ -14,7 +14,7 @@ import re
 
 from .outline import Definition, first_sentence
 
-__all__ = ["python_definitions"]
+__all__ = ["leading_string_end", "python_definitions"]
 
 # Every branch starts with a literal, so ``re`` jumps between candidate characters; only the
 # ``\n`` branches with a name or ``__all__`` are used, the rest (strings, comments) are skipped.
@@ -164,3 +164,18 @@ def python_definitions(text: str) -> tuple[list[Definition], list[str] | None]:
             if parsed is not None and _statement_ends(source, parsed[1]):
                 exported = parsed[0]
     return found, exported
+
+
+def leading_string_end(text: str) -> int | None:
+    """Where the module's first statement ends when it is one string literal (a docstring).
+
+    None when the module does not start with a string (no docstring), 0 when it starts with one
+    that this pass does not settle (an implicit concatenation, an expression): the caller tokenizes.
+    """
+    first = _SKIP_LINES.match(text).end()  # type: ignore[union-attr]
+    if first >= len(text) or not (text[first] in "\"'" or _STRING.match(text, first)):
+        return None
+    literal = _string_at(text, first)
+    if literal is None or not _statement_ends(text, literal[1]):
+        return 0
+    return literal[1]
