@@ -13,8 +13,7 @@ from collections import Counter
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-
-from pydantic import JsonValue
+from typing import TYPE_CHECKING
 
 from .analyze import Analysis, FileInfo, analyze, count_kinds
 from .context import NullReporter, ProgressTracker, Reporter
@@ -34,6 +33,10 @@ from .render import (
 from .scan import WalkResult, path_key, walk_tree
 from .spool import TextSpool
 from .textio import CHARS_PER_TOKEN, estimate_tokens
+
+if TYPE_CHECKING:  # annotations only: importing the package stays light
+    from pydantic import JsonValue
+
 
 __all__ = [
     "DEFAULT_FULL_TOKENS",

@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from pydantic import JsonValue
-
 from .analyze import Analysis
 from .budget import Selection, select
 from .classify import SECTION_OF_KIND
@@ -20,6 +18,10 @@ from .fetch import FetchedSource
 from .project import ProjectFacts
 from .render import Section, build_sections, full_file_header, render_intro, render_link, render_notes, render_summary
 from .textio import estimate_tokens
+
+if TYPE_CHECKING:  # annotations only: importing the package stays light
+    from pydantic import JsonValue
+
 
 if TYPE_CHECKING:
     from .generate import Options
