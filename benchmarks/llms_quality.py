@@ -7,8 +7,11 @@ folder without ``site-packages`` and ``__pycache__``, and a TypeScript project (
 Quality is read from the written llms.txt: links (per-directory summary lines not counted), the
 share with a description, the share of doc links (Markdown/RST/README) titled from a heading
 rather than their path, and tokens (chars / 4, as the generator estimates them) of both files.
-Every timed run is a fresh process, median of ``--repeats`` after one untimed warm-up; peak RSS
-is the child's (``wait4``). gitingest and repomix are skipped with a message when not installed.
+Every timed run is a fresh process, median of ``--repeats`` after one untimed warm-up round, the
+tools interleaved round by round; peak RSS
+is the child's (``wait4``). gitingest and repomix are skipped with a message when not installed. The
+import floor (a fresh interpreter that only imports the package) is timed in the same run: the part
+of runwire's wall time that no work on the tree can remove.
 """
 
 from __future__ import annotations
@@ -61,7 +64,8 @@ def quality(out: Path) -> dict[str, float]:
 def commands(corpus: Path, out: Path, repomix: str | None) -> dict[str, list[str] | str]:
     runwire = [sys.executable, "-c", "import sys; from runwire.actors.llms_txt import Options, generate; "
                "generate(Options(source=sys.argv[1], out=sys.argv[2]))", str(corpus), str(out)]  # fmt: skip
-    found: dict[str, list[str] | str] = {"runwire": runwire}
+    floor = [sys.executable, "-c", "import runwire.actors.llms_txt"]  # the interpreter and the package import
+    found: dict[str, list[str] | str] = {"runwire": runwire, "import": floor}
     gitingest = Path(sys.executable).with_name("gitingest")
     found["gitingest"] = (
         [str(gitingest), str(corpus), "-o", str(out / "digest.txt")]
@@ -75,27 +79,35 @@ def commands(corpus: Path, out: Path, repomix: str | None) -> dict[str, list[str
 
 
 def measure(corpus: Path, work: Path, repeats: int, repomix: str | None) -> dict[str, dict[str, float]]:
-    rows: dict[str, dict[str, float]] = {}
-    out = work / "out"
-    for name, cmd in commands(corpus, out, repomix).items():
+    """Each tool once per round, ``repeats + 1`` rounds (the first untimed): a load spike on the
+    shared machine then lands on every tool alike instead of on one tool's whole series."""
+    tools: dict[str, list[str]] = {}
+    for name, cmd in commands(corpus, work / "out", repomix).items():
         if isinstance(cmd, str):
             print(f"  {name}: {cmd}")
-            continue
-        times: list[float] = []
-        rss: list[float] = []
-        for index in range(repeats + 1):
+        else:
+            tools[name] = cmd
+    times: dict[str, list[float]] = {name: [] for name in tools}
+    rss: dict[str, list[float]] = {name: [] for name in tools}
+    out = work / "out"
+    rows: dict[str, dict[str, float]] = {}
+    for index in range(repeats + 1):
+        for name, cmd in tools.items():
             shutil.rmtree(out, ignore_errors=True)
             out.mkdir(parents=True)
             seconds, peak = run_measured(cmd, corpus if name == "repomix" else out, work / f"{name}.log")
             if index:
-                times.append(seconds)
-                rss.append(peak)
-        row = {"seconds": statistics.median(times), "rss": statistics.median(rss)}
-        if name == "runwire":
-            row |= quality(out)
-        else:
-            row["output_tokens"] = -(-sum(p.stat().st_size for p in out.iterdir()) // 4)
-        rows[name] = row
+                times[name].append(seconds)
+                rss[name].append(peak)
+            if index == repeats:  # the last round's output is the one measured
+                row = {"seconds": statistics.median(times[name]), "rss": statistics.median(rss[name])}
+                if name == "runwire":
+                    row |= quality(out)
+                elif name == "import":
+                    row["output_tokens"] = 0
+                else:
+                    row["output_tokens"] = -(-sum(p.stat().st_size for p in out.iterdir()) // 4)
+                rows[name] = row
     return rows
 
 
@@ -105,8 +117,14 @@ def report(label: str, rows: dict[str, dict[str, float]]) -> None:
         f"| {label} | {own['links']:,.0f} | {own['described']:.1%} | {own['titled']:.0%} of {own['doc_links']:.0f} |"
         f" {own['index_tokens']:,.0f} | {own['full_tokens']:,.0f} | {own['seconds']:.2f} s | {own['rss']:.0f} MiB |"
     )
+    if "import" in rows:
+        floor = rows["import"]["seconds"]
+        print(
+            f"|   (import floor: python + `import runwire.actors.llms_txt`) | | | | | | {floor:.2f} s"
+            f" ({floor / own['seconds']:.0%} of runwire's wall) | {rows['import']['rss']:.0f} MiB |"
+        )
     for name, row in rows.items():
-        if name != "runwire":
+        if name not in ("runwire", "import"):
             print(
                 f"|   {name} | | | | | {row['output_tokens']:,.0f} | {row['seconds']:.2f} s"
                 f" ({row['seconds'] / own['seconds']:.1f}x) | {row['rss']:.0f} MiB |"

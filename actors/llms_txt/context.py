@@ -7,11 +7,13 @@ the runtime; library users who want no events pass nothing and get :class:`NullR
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from pydantic import JsonValue
+if TYPE_CHECKING:  # annotations only: importing the package stays light
+    from pydantic import JsonValue
 
-from runwire.protocol import LogLevel
+    from runwire.protocol import LogLevel
+
 
 __all__ = ["NullReporter", "PipelineContext", "ProgressTracker", "Reporter"]
 

@@ -15,9 +15,11 @@ import re
 import tokenize
 
 from .classify import is_readme
+from .formats import describe_format
 from .outline import outline_line, python_outline
+from .pyscan import leading_string_end
 from .textio import extension, words
-from .treesit import definitions, grammar_for, js_test_names, shell_commands
+from .treesit import definitions, grammar_for, js_reexports, js_test_names, shell_commands
 from .wellknown import describe_known
 
 __all__ = [
@@ -36,6 +38,7 @@ MAX_DESCRIPTION = 200
 _SCAN_LINES = 300
 _MARKDOWN_EXTS = words("md markdown mdown mkd mdx adoc asciidoc")
 _TEXT_EXTS = words("txt text")
+_TEXT_NAMES = words("changelog changes news authors contributors history todo thanks credits")
 
 _IMG = re.compile(r"!\[[^\]]*\]\([^)]*\)")
 _LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
@@ -79,6 +82,7 @@ for _exts, _style in (
     ),
     ("sql lua hs lhs elm ada adb ads purs", ("--", ("{-", "-}"))),
     ("lisp el clj cljs cljc edn scm rkt ss asm s", (";", None)),
+    ("vb vbs bas", ("'", None)),
     ("erl hrl tex", ("%", None)),
     ("html htm xml svg vue svelte astro xsl xslt plist", (None, _XML_BLOCK)),
     ("ml mli re rei pas", (None, ("(*", "*)"))),
@@ -306,6 +310,14 @@ def rst_outline(text: str) -> tuple[str | None, str | None]:
 
 def python_docstring(text: str) -> str | None:
     """The module docstring, parsed with ``ast`` from the source up to the end of its first statement."""
+    end = leading_string_end(text)  # the usual case, found without tokenizing
+    if end is None:
+        return None
+    if end:
+        try:
+            return ast.get_docstring(ast.parse(text[:end]), clean=True)
+        except (SyntaxError, ValueError):
+            return None
     end_row = 0
     try:
         for tok in tokenize.generate_tokens(io.StringIO(text).readline):
@@ -403,7 +415,7 @@ def extract(rel: str, text: str) -> tuple[str | None, str]:
     if is_readme(name) or ext in _MARKDOWN_EXTS:
         title, para = markdown_outline(text, h1_only=is_readme(name))
         return title, clip(para or describe_known(rel, text))
-    if ext in _TEXT_EXTS:
+    if ext in _TEXT_EXTS or (not ext and name.lower() in _TEXT_NAMES):
         return None, clip(text_outline(text) or describe_known(rel, text))
     if ext in {"py", "pyi", "pyw"}:
         doc = python_docstring(text)
@@ -425,4 +437,16 @@ def _code_outline(rel: str, name: str, ext: str, text: str) -> str:
         described = "Runs " + ", ".join(f"`{command}`" for command in commands) + "."
     if not described and (tests := js_test_names(text, grammar)):
         described = "Tests: " + "; ".join(tests) + "."
-    return described or describe_known(rel, text)
+    if not described and (reexports := js_reexports(text, grammar)):
+        described = _reexport_line(reexports)
+    return described or describe_known(rel, text) or describe_format(ext, text)
+
+
+def _reexport_line(reexports: list[tuple[list[str], str]]) -> str:
+    """``Re-exports everything from `./a.js`; `X`, `Y` from `./b.js`.`` (a barrel module), within the limit."""
+    everything = [module for names, module in reexports if names == ["*"]]
+    parts = ["everything from " + ", ".join(f"`{module}`" for module in everything)] if everything else []
+    parts += [
+        ", ".join(f"`{name}`" for name in names) + f" from `{module}`" for names, module in reexports if names != ["*"]
+    ]
+    return clip("Re-exports " + "; ".join(parts) + ".")

@@ -11,34 +11,32 @@ from __future__ import annotations
 import re
 from collections import Counter
 from contextlib import ExitStack
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
-
-from pydantic import JsonValue
+from typing import TYPE_CHECKING
 
 from .analyze import Analysis, FileInfo, analyze, count_kinds
-from .budget import Selection, select
-from .classify import SECTION_OF_KIND
 from .context import NullReporter, ProgressTracker, Reporter
-from .describer import Describer, ExtractiveDescriber, Overview, guide_sections, overview_of
+from .describer import Describer, ExtractiveDescriber
 from .errors import LlmsTxtError, SourceError
 from .fetch import FetchedSource, open_source
 from .ignore import IgnoreRules, pattern_compiles
+from .layout import Layout, lay_out, left_out
 from .output import AtomicTextFile, WrittenFile, atomic_outputs, check_out_dir
-from .project import ProjectFacts, detect_project
+from .project import detect_project
 from .render import (
     Section,
-    build_sections,
     full_file_header,
     render_intro,
-    render_link,
-    render_notes,
     render_section,
-    render_summary,
 )
 from .scan import WalkResult, path_key, walk_tree
 from .spool import TextSpool
 from .textio import CHARS_PER_TOKEN, estimate_tokens
+
+if TYPE_CHECKING:  # annotations only: importing the package stays light
+    from pydantic import JsonValue
+
 
 __all__ = [
     "DEFAULT_FULL_TOKENS",
@@ -232,16 +230,12 @@ def generate(
         if skipped:
             events.log(f"skipped {sum(skipped.values())} files ({_skip_text(skipped)})")
         facts = detect_project(analysis.project_texts, src.default_name, "url" if src.cloned else "directory")
-        tree = [(info.rel, SECTION_OF_KIND[info.kind]) for info in analysis.files]
-        overview = overview_of(writer, facts, tree)
-        summary = overview.summary
-        readme_title = facts.name if isinstance(writer, ExtractiveDescriber) else None
-        selection = _select(options, src, analysis, facts, overview, readme_title)
-        events.milestone("budget_applied", **_left_out(options, selection))
-        sections = guide_sections(
-            build_sections(selection.linked, facts.readme, selection.summaries), overview, facts.readme
-        )
-        written = _write(out, options, events, progress, src, analysis, selection, facts.name, overview, sections)
+        layout = lay_out(options, src, analysis, facts, writer)
+        summary = layout.overview.summary
+        selection = layout.selection
+        events.milestone("budget_applied", **left_out(options, selection))
+        sections = layout.sections
+        written = _write(out, options, events, progress, analysis, layout, facts.name)
     for artifact_id, output in written.items():
         done = output.file
         events.milestone(
@@ -256,73 +250,7 @@ def generate(
             content=output.content,
         )
     progress.update(1.0, "done", force=True)
-    return _result(src, walk, analysis, facts.name, summary, sections, written, _left_out(options, selection))
-
-
-def _notes(src: FetchedSource, selection: Selection, overview: Overview) -> list[str]:
-    tokens = sum(info.tokens for info in selection.linked)
-    notes = render_notes(
-        len(selection.linked),
-        tokens,
-        src.source if src.cloned else None,
-        src.commit,
-        overview.method,
-        summarized=selection.summarized_files,
-        full_left_out=len(selection.full_left_out),
-    )
-    return [*notes, *overview.notes]
-
-
-def _select(
-    options: Options,
-    src: FetchedSource,
-    analysis: Analysis,
-    facts: ProjectFacts,
-    overview: Overview,
-    readme_title: str | None,
-) -> Selection:
-    """The files within both budgets; the extractive title of a README without an H1 is the project name."""
-    files = [
-        replace(info, title=readme_title) if readme_title and info.rel == facts.readme and not info.title else info
-        for info in analysis.files
-    ]
-    widest = render_notes(
-        10**9,
-        10**12,
-        src.source if src.cloned else None,
-        src.commit,
-        overview.method,
-        summarized=10**9,
-        full_left_out=10**9,
-    )
-    fixed = estimate_tokens(render_intro(facts.name, overview.summary, [*widest, *overview.notes])) + 8 * 4
-    return select(
-        files,
-        readme=facts.readme,
-        index_tokens=options.max_index_tokens,
-        full_tokens=options.max_full_tokens,
-        link_tokens=lambda info: estimate_tokens(render_link(info, options.base_url) + "\n"),
-        summary_tokens=lambda dirs: estimate_tokens(render_summary(dirs, options.base_url) + "\n"),
-        fixed_tokens=fixed,
-        full_file_tokens=lambda info: info.tokens + estimate_tokens(full_file_header(info)) + 1,
-    )
-
-
-def _left_out(options: Options, selection: Selection) -> dict[str, JsonValue]:
-    """What the budgets left out, for the milestone and the result."""
-    return {
-        "max_index_tokens": options.max_index_tokens,
-        "max_full_tokens": options.max_full_tokens,
-        "linked": len(selection.linked),
-        "index_left_out": selection.summarized_files,
-        "index_left_out_dirs": len(selection.summaries),
-        "index_left_out_largest": [
-            summary.directory or "."
-            for summary in sorted(selection.summaries, key=lambda s: (-s.files, s.directory))[:5]
-        ],
-        "full_left_out": len(selection.full_left_out),
-        "full_left_out_tokens": sum(info.tokens for info in selection.full_left_out),
-    }
+    return _result(src, walk, analysis, facts.name, summary, sections, written, left_out(options, selection))
 
 
 def _walk(src: FetchedSource, out: Path, options: Options, events: Reporter) -> WalkResult:
@@ -353,16 +281,15 @@ def _write(
     options: Options,
     events: Reporter,
     progress: ProgressTracker,
-    src: FetchedSource,
     analysis: Analysis,
-    selection: Selection,
+    layout: Layout,
     name: str,
-    overview: Overview,
-    sections: list[Section],
 ) -> dict[str, _Output]:
     """Both files to temp files, then into place; returns each written file and its inline content (if small)."""
-    notes = _notes(src, selection, overview)
-    summary = overview.summary
+    notes = layout.notes
+    summary = layout.overview.summary
+    selection = layout.selection
+    sections = layout.sections
     progress.update(0.6, f"writing {LLMS_TXT}", force=True)
     with atomic_outputs(out, (LLMS_TXT, LLMS_FULL_TXT)) as handles:
         index = _Stream(handles[LLMS_TXT], events, LLMS_TXT, None)

@@ -1,9 +1,10 @@
 """What a code file defines, as one line: its public names with the first sentence of their docs.
 
 A module without a docstring still says what it is through the classes and functions it defines
-and documents; this is the description for those files. Python is read with ``ast`` (the public
-names are ``__all__`` when the module declares it, else those not starting with ``_``); the other
-languages go through :mod:`.treesit`. The line is shared so every language reads the same way.
+and documents; this is the description for those files. Python is read by one lexical pass
+(:mod:`.pyscan`; the public names are ``__all__`` when the module declares it, else those not
+starting with ``_``) and ``ast`` for what that pass cannot say; the other languages go through
+:mod:`.treesit`. The line is shared so every language reads the same way.
 """
 
 from __future__ import annotations
@@ -85,23 +86,21 @@ def _targets(node: ast.Assign | ast.AnnAssign) -> list[str]:
 def python_outline(text: str, limit: int) -> str:
     """The outline line of a Python module: public classes and functions, else what ``__all__`` exports.
 
-    tree-sitter finds the definitions when its Python grammar is installed (``ast`` costs ~35 ms on
-    a big module); ``ast`` reads the rest (constants, star imports, calls) for files that define nothing.
+    One lexical pass (:mod:`.pyscan`) finds the definitions; ``ast`` reads the rest (constants,
+    star imports, calls) only for files that define and export nothing.
     """
-    from .treesit import python_definitions
+    from .pyscan import python_definitions
 
     head, cut = _head(text)
-    fast = python_definitions(head)
-    if fast is not None and cut and not any(not d.name.startswith("_") for d in fast[0]):
+    defined, exported = python_definitions(head)
+    if cut and not any(not d.name.startswith("_") for d in defined):
         head, cut = text, False  # nothing public near the top: read the whole module after all
-        fast = python_definitions(head)
-    if fast is not None:
-        defined, exported = fast
-        shown = [d for d in defined if (d.name in exported if exported is not None else not d.name.startswith("_"))]
-        if shown:
-            return outline_line(shown, limit, more=cut)
-        if exported:
-            return outline_line([Definition(name, "") for name in exported if not _dunder(name)], limit, "Exports")
+        defined, exported = python_definitions(head)
+    shown = [d for d in defined if (d.name in exported if exported is not None else not d.name.startswith("_"))]
+    if shown:
+        return outline_line(shown, limit, more=cut)
+    if exported:
+        return outline_line([Definition(name, "") for name in exported if not _dunder(name)], limit, "Exports")
     try:
         module = ast.parse(head)
     except (SyntaxError, ValueError):

@@ -7,8 +7,7 @@ a run context, which is all the generator reports to (and the only way it learns
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-
-from pydantic import JsonValue
+from typing import TYPE_CHECKING
 
 from .context import PipelineContext
 from .describer import Describer
@@ -21,6 +20,10 @@ from .generate import (
     Options,
     generate,
 )
+
+if TYPE_CHECKING:  # annotations only: importing the package stays light
+    from pydantic import JsonValue
+
 
 __all__ = ["INPUT_KEYS", "llms_txt_pipeline", "options_from_inputs", "pipeline_with"]
 

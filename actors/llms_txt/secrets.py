@@ -7,8 +7,9 @@ secret is never echoed). The rules are the well-known token formats (AWS, GitHub
 Stripe, Google, OpenAI/Anthropic, npm, PyPI, SendGrid, Twilio, JWTs), credentials in URLs, and
 literal values assigned to secret-sounding names. detect-secrets was measured first (0.8 ms a
 line, 27 minutes for the standard library) and is too slow to run by default; these rules are
-compiled into one RE2 automaton per set of rules a file's literals trigger, so a file costs a few
-substring tests and at most one linear pass, and no input can backtrack.
+compiled into one RE2 automaton per set of rules a file's literals trigger (plain substring
+tests), so most files cost those tests alone, the rest one linear pass over their UTF-8 bytes
+plus one per line that matches, and no input can backtrack.
 """
 
 from __future__ import annotations
@@ -80,8 +81,9 @@ _PLACEHOLDER_CHARS = frozenset("<>{}$*%()[]")
 _VALUE_GROUPS = ("url_value", "quoted_value", "config_value")
 
 
-# What each rule's matches must contain, as one cheap automaton: a rule's full pattern runs only on
-# files where its trigger occurs (most files trigger none, so they cost this one pass).
+# What each rule's matches must contain, searched for at once by one RE2 set (a single linear pass
+# that says which triggers occur): a rule's full pattern runs only on files where its trigger
+# occurs (most files trigger none, so they cost this one pass). A trigger may fire without a match.
 _TRIGGERS: dict[str, str] = {
     "private_key": "PRIVATE KEY",
     "aws_access_key_id": "A(?:KIA|SIA|BIA|CCA|GPA|IDA|ROA)[0-9A-Z]{16}",
@@ -96,31 +98,33 @@ _TRIGGERS: dict[str, str] = {
     "sendgrid_key": "SG\\.",
     "twilio_key": "SK[0-9a-f]{32}",
     "jwt": "eyJ",
-    "url_credentials": "://",
+    # the generic rules: their pattern from the name on, which every match of the full rule holds
+    "url_credentials": r"://[^\s:/@'\"<>]{1,64}:[^\s:/@'\"<>]{3,128}@",
+    "secret_assignment": r"(?i)(?:password|passwd|secret|api_?key|access_?key|auth_?token|access_?token|private_?key)"
+    r"[\w.-]{0,40}['\"]?\s*(?::|=|:=|=>)\s*['\"][^'\"\s]{8}",
+    "secret_in_config": r"(?im)(?:password|passwd|secret|token|api_?key|access_?key|private_?key)"
+    r"[\w.-]{0,40}\s*[:=]\s*[^\s'\"#]{8}",
+    "aws_secret_access_key": r"(?i)aws.{0,20}secret.{0,20}[:=][\s'\"]*[A-Za-z0-9/+]{40}",
 }
-_TRIGGER_RE = re2.compile("|".join(f"(?P<{kind}>{pattern})" for kind, pattern in _TRIGGERS.items()))
-_NAMES_RE = re2.compile("(?i)password|passwd|secret|api_?key|access_?key|token|private_?key")
-_AWS_RE = re2.compile("(?i)aws")
+_TRIGGER_KINDS = tuple(_TRIGGERS)
+_TRIGGER_SET = re2.Set.SearchSet()
+for _pattern in _TRIGGERS.values():
+    _TRIGGER_SET.Add(_pattern.encode())
+_TRIGGER_SET.Compile()
 _PATTERNS = dict((*RULES, _CONFIG_RULE))
 _KINDS = tuple(_PATTERNS)
 
 
 @lru_cache(maxsize=256)
 def _compiled(kinds: tuple[str, ...]) -> Any:
-    """One RE2 automaton for these rules, each a named group (a handful of combinations occur)."""
-    return re2.compile("|".join(f"(?P<{kind}>{_PATTERNS[kind]})" for kind in kinds))
+    """One RE2 automaton (over UTF-8 bytes) for these rules, each a named group (a handful of combinations occur)."""
+    return re2.compile("|".join(f"(?P<{kind}>{_PATTERNS[kind]})" for kind in kinds).encode())
 
 
-def _triggered(text: str, config: bool) -> tuple[str, ...]:
-    found: set[str] = set()
-    for match in _TRIGGER_RE.finditer(text):
-        found.update(kind for kind, value in match.groupdict().items() if value is not None)
-    if _NAMES_RE.search(text):
-        found.add("secret_assignment")
-        if config:
-            found.add("secret_in_config")
-    if _AWS_RE.search(text):
-        found.add("aws_secret_access_key")
+def _triggered(data: bytes, config: bool) -> tuple[str, ...]:
+    found = {_TRIGGER_KINDS[index] for index in _TRIGGER_SET.Match(data) or ()}
+    if not config:
+        found.discard("secret_in_config")  # unquoted values count in configuration files only
     return tuple(kind for kind in _KINDS if kind in found)  # a stable order: one cache entry per set
 
 
@@ -166,26 +170,38 @@ def redact_secrets(rel: str, text: str) -> tuple[str | None, SecretFinding | Non
     The text is None when the whole file is left out (it holds a private key).
     """
     name = rel.rsplit("/", 1)[-1]
-    kinds = _triggered(text, extension(name) in _CONFIG_EXTENSIONS or name.startswith(".env"))
+    data = text.encode("utf-8")
+    kinds = _triggered(data, extension(name) in _CONFIG_EXTENSIONS or name.startswith(".env"))
     if not kinds:
         return text, None
     named = _compiled(kinds)
-    if not named.search(text):
-        return text, None  # the common case: one linear pass over the file, no line split
-    lines = text.split("\n")
     hits: dict[int, set[str]] = {}
-    for number, line in enumerate(lines):
-        for match in named.finditer(line):
-            groups = match.groupdict()
+    number = 0  # the line that ``start`` begins
+    start = 0
+    while (first := named.search(data, start)) is not None:
+        line_start = data.rfind(b"\n", 0, first.start()) + 1
+        number += data.count(b"\n", start, line_start)
+        line_end = data.find(b"\n", line_start)
+        line_end = len(data) if line_end < 0 else line_end
+        # The rules are read per line: a match on a line is also one in the whole text, at the same
+        # place, so jumping from one line with a whole-text match to the next misses no line.
+        for match in named.finditer(data[line_start:line_end]):
+            groups = {key.decode(): value for key, value in match.groupdict().items()}
             kind = next((kind for kind in _KINDS if groups.get(kind) is not None), None)
-            value = next((groups[group] for group in _VALUE_GROUPS if groups.get(group) is not None), None)
+            raw = next((groups[group] for group in _VALUE_GROUPS if groups.get(group) is not None), None)
+            value = raw.decode("utf-8", "replace") if raw is not None else None
             if kind is None or (value is not None and _placeholder(value)):
                 continue
             if kind == "private_key":
                 return None, SecretFinding(rel, (kind,))
             hits.setdefault(number, set()).add(kind)
+        if line_end >= len(data):
+            break
+        start = line_end + 1
+        number += 1
     if not hits:
         return text, None
+    lines = text.split("\n")
     for number, rules in hits.items():
         lines[number] = f"[runwire: line removed, it looks like a secret: {', '.join(sorted(rules))}]"
     found = tuple(sorted(set().union(*hits.values())))

@@ -25,6 +25,7 @@ __all__ = [
     "definitions",
     "grammar_available",
     "grammar_for",
+    "js_reexports",
     "js_test_names",
     "python_definitions",
     "shell_commands",
@@ -264,6 +265,28 @@ def shell_commands(text: str, limit: int = 8) -> list[str]:
                 found.append(name)
             continue
         stack.extend(reversed(node.children))
+    return found
+
+
+def js_reexports(text: str, ext: str) -> list[tuple[list[str], str]]:
+    """The ``export ... from`` lines of a JS/TS module: (names, '*' for all, or '* as ns'; module), in order."""
+    language = _language(ext)
+    if language is None or GRAMMARS[ext][0] not in ("tree_sitter_javascript", "tree_sitter_typescript"):
+        return []
+    import tree_sitter
+
+    found: list[tuple[list[str], str]] = []
+    for node in tree_sitter.Parser(language).parse(text.encode("utf-8")).root_node.named_children:
+        source = node.child_by_field_name("source") if node.type == "export_statement" else None
+        if source is None:
+            continue
+        names: list[str] = []
+        for child in node.named_children:
+            if child.type == "export_clause":
+                names.extend(_name(spec) or _text(spec) for spec in child.named_children)
+            elif child.type == "namespace_export":
+                names.append("* as " + _text(child).split("as", 1)[-1].strip())
+        found.append((names or ["*"], _text(source).strip("'\"`")))
     return found
 
 

@@ -64,12 +64,29 @@ _HTML_TITLE = re.compile(r"<title[^>]*>\s*(.*?)\s*</title>", re.IGNORECASE | re.
 _WORKFLOW_NAME = re.compile(r"^name:\s*['\"]?(.+?)['\"]?\s*$", re.MULTILINE)
 
 
+_JSON_HEAD = re.compile(r'\s*\[\s*("(?:[^"\\\n]|\\.){1,300}")\s*,')
+
+
+def _prose(item: object) -> bool:
+    """A string of a few words: a comment put first in a JSON list (no key to hold it)."""
+    return isinstance(item, str) and len(item.split()) >= 3 and len(item) <= 200
+
+
 def json_outline(text: str) -> str:
     """What a JSON document holds at its top level: the keys of an object, or the length of a list."""
     try:
         data = json.loads(text)
-    except ValueError:
-        return ""
+    except ValueError:  # e.g. a line removed for a secret: say what the head shows
+        head = _JSON_HEAD.match(text)
+        if head is None:
+            return ""
+        try:
+            first = json.loads(head.group(1))
+        except ValueError:
+            return ""
+        return f"JSON array (its first item: {first.rstrip('.')})." if _prose(first) else ""
+    if isinstance(data, list) and data and _prose(data[0]):
+        return f"JSON array of {len(data):,} items (the first: {data[0].rstrip('.')})."
     if isinstance(data, dict) and data:
         keys = [str(key) for key in list(data)[:8]]
         more = f" and {len(data) - len(keys)} more" if len(data) > len(keys) else ""

@@ -16,13 +16,14 @@ from pathlib import Path
 
 from runwire.actors.llms_txt import LLMS_FULL_TXT, LLMS_TXT, ExtractiveDescriber, Options, SourceError
 from runwire.actors.llms_txt.analyze import analyze, read_candidate
-from runwire.actors.llms_txt.classify import SECTION_OF_KIND, SECTION_ORDER, classify
+from runwire.actors.llms_txt.classify import SECTION_ORDER
 from runwire.actors.llms_txt.fetch import open_source
 from runwire.actors.llms_txt.generate import FULL_NOTE
 from runwire.actors.llms_txt.ignore import IgnoreRules
+from runwire.actors.llms_txt.layout import lay_out
 from runwire.actors.llms_txt.output import atomic_outputs
-from runwire.actors.llms_txt.project import detect_project, is_project_file
-from runwire.actors.llms_txt.render import Section, build_sections, full_file_header, render_intro, render_notes
+from runwire.actors.llms_txt.project import detect_project
+from runwire.actors.llms_txt.render import Section, full_file_header, render_intro
 from runwire.actors.llms_txt.render import render_section as _render_section
 from runwire.actors.llms_txt.scan import Candidate, walk_tree
 from runwire.actors.llms_txt.textio import SkipFile
@@ -59,6 +60,7 @@ class RepoScan:
     sections: list[Section]
     root: str = "/"  # the real root every file is read inside (checked on the descriptor)
     secret_scan: bool = True
+    in_full: frozenset[str] | None = None  # the files llms-full.txt holds (None: every linked file)
 
 
 def out_dir(options: Options) -> Path:
@@ -66,10 +68,8 @@ def out_dir(options: Options) -> Path:
 
 
 def scan_repository(options: Options, section: str | None = None) -> RepoScan:
-    """Analyse the repository as the one-shot generator does; with ``section``, only that section's
-    files (plus the root README/manifests, which decide the README's place in Docs) are read.
-
-    ``notes`` counts the files read, so it is only meaningful for a full scan (``section=None``).
+    """Analyse the repository as the one-shot generator does (same budgets, same layout); with
+    ``section``, only that section is kept (every file is still read: the budgets rank them all).
     """
     options.validate()
     out = out_dir(options)
@@ -84,27 +84,27 @@ def scan_repository(options: Options, section: str | None = None) -> RepoScan:
         walk = walk_tree(
             src.root, rules, max_file_bytes=options.max_file_bytes, skip=own, vendored=options.include_vendored
         )
-        candidates = walk.candidates
-        if section is not None:
-            candidates = [
-                c for c in candidates if SECTION_OF_KIND[classify(c.rel)] == section or is_project_file(c.rel)
-            ]
         analysis = analyze(
-            candidates,
+            walk.candidates,
             describer,
             max_file_bytes=options.max_file_bytes,
             root=str(src.root),
             secret_scan=options.secret_scan,
         )
-        if section is None and not analysis.files:
+        if not analysis.files:
             raise SourceError(f"no text files to describe in {src.source}")
         facts = detect_project(analysis.project_texts, src.default_name, "url" if src.cloned else "directory")
-        files = analysis.files
-        if section is not None:
-            files = [info for info in files if SECTION_OF_KIND[info.kind] == section]
-        notes = render_notes(len(analysis.files), analysis.tokens, src.source if src.cloned else None, src.commit)
-        sections = build_sections(files, facts.readme)
-        return RepoScan(facts.name, describer.summarize(facts), notes, sections, str(src.root), options.secret_scan)
+        layout = lay_out(options, src, analysis, facts, describer)
+        sections = [s for s in layout.sections if section is None or s.name == section]
+        return RepoScan(
+            facts.name,
+            layout.overview.summary,
+            layout.notes,
+            sections,
+            str(src.root),
+            options.secret_scan,
+            layout.selection.in_full,
+        )
 
 
 def render_section(section: Section, base_url: str | None) -> str:
@@ -151,8 +151,11 @@ def full_pieces(scan: RepoScan, max_file_bytes: int) -> Iterator[str]:
     """llms-full.txt in the one-shot generator's order and framing, piece by piece (never all in memory)."""
     yield render_intro(scan.name, scan.summary, [*scan.notes, FULL_NOTE])
     for section in scan.sections:
+        kept = [info for info in section.files if scan.in_full is None or info.rel in scan.in_full]
+        if not kept:
+            continue
         yield f"\n## {section.name}\n"
-        for info in section.files:
+        for info in kept:
             yield "\n" + full_file_header(info)
             try:  # screened and checked as in the one-shot read (a loop step reads in its own run)
                 text, _ = read_candidate(
