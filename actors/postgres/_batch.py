@@ -100,7 +100,8 @@ class _Applier:
 
     def fence(self, ops: Sequence[WriteOp]) -> None:
         """Forget cached runs another process ended meanwhile (recovered as dead): refuse their events."""
-        cached = {self.keys[ev.run_id] for op in ops if isinstance(op, Append) for ev in op.events if ev.run_id in self.keys}
+        keys = self.keys
+        cached = {keys[ev.run_id] for op in ops if isinstance(op, Append) for ev in op.events if ev.run_id in keys}
         if not cached:
             return
         self.cur.execute(_ENDED_KEYS, (list(cached),))

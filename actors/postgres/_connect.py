@@ -12,22 +12,24 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from runwire.actors.store import StoreError
 
-__all__ = ["SCHEMES", "Target", "channel", "describe", "owner_key", "parse_target", "wrap_error"]
+__all__ = ["SCHEMES", "STORE_PARAMS", "Target", "channel", "describe", "owner_key", "parse_target", "wrap_error"]
 
 SCHEMES: Final = ("postgresql", "postgres")
+STORE_PARAMS: Final = frozenset({"schema", "lease", "pool_size", "pool_timeout"})  # not passed to libpq
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,47}$")
 
 
 class Target:
     """Where the store lives: the libpq URL (without our own ``schema`` parameter) and the schema."""
 
-    __slots__ = ("password", "schema", "shown", "url")
+    __slots__ = ("options", "password", "schema", "shown", "url")
 
-    def __init__(self, url: str, schema: str, password: str | None, shown: str) -> None:
+    def __init__(self, url: str, schema: str, password: str | None, shown: str, options: dict[str, str]) -> None:
         self.url = url
         self.schema = schema
         self.password = password
         self.shown = shown  # the URL as printed: no password
+        self.options = options  # the store's own URL parameters (lease, pool_size, pool_timeout)
 
     def connect_kwargs(self) -> dict[str, Any]:
         """Per-connection settings: the schema on the search path, a short connect timeout."""
@@ -46,18 +48,18 @@ def parse_target(url: str, schema: str | None) -> Target:
     if parts.scheme.lower() not in SCHEMES:
         raise ValueError(f"not a PostgreSQL URL (scheme {parts.scheme!r}); expected postgresql://...")
     query = parse_qsl(parts.query, keep_blank_values=True)
-    from_url = [value for key, value in query if key == "schema"]
-    name = schema if schema is not None else (from_url[-1] if from_url else "public")
+    ours = {key: value for key, value in query if key in STORE_PARAMS}
+    name = schema if schema is not None else ours.get("schema", "public")
     if not _SCHEMA_NAME.match(name):
         raise ValueError(f"schema must be a lower-case SQL name of at most 48 characters (a-z, 0-9, _), not {name!r}")
-    rest = urlencode([(k, v) for k, v in query if k != "schema"])
+    rest = urlencode([(k, v) for k, v in query if k not in STORE_PARAMS])
     clean = urlunsplit(("postgresql", parts.netloc, parts.path, rest, parts.fragment))
     netloc = parts.netloc
     if parts.password is not None:
         netloc = netloc.replace(f":{parts.password}@", ":***@", 1)
     shown = urlunsplit(("postgresql", netloc, parts.path, "", ""))
     shown += f"?schema={name}" if name != "public" else ""
-    return Target(clean, name, parts.password, shown)
+    return Target(clean, name, parts.password, shown, ours)
 
 
 def channel(schema: str, kind: str) -> str:

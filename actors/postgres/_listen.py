@@ -42,12 +42,10 @@ class Listener(threading.Thread):
         self._cancels: queue.SimpleQueue[tuple[str, str] | None] = queue.SimpleQueue()
         self._canceller = threading.Thread(target=self._serve_cancels, name="runwire-pg-cancels", daemon=True)
         self.conn: Any = None
-        self.ready = threading.Event()
 
     def open(self) -> None:
         """Connect, take the owner lock and LISTEN (on the caller's thread: errors surface at open)."""
         self.conn = self._session()
-        self.ready.set()
         self.start()
         self._canceller.start()
 
@@ -146,7 +144,7 @@ class Listener(threading.Thread):
             except Exception:  # a handler's bug must not stop serving
                 log.exception("cancel handler for run %s raised", item[0])
 
-    def stop(self, notify: Callable[[str], None]) -> None:
+    def stop(self, notify: Callable[[str], object]) -> None:
         """Stop the loop: ``notify(channel)`` sends on our stop channel from another connection."""
         self._stopping.set()
         if self.is_alive():

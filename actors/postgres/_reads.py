@@ -70,7 +70,7 @@ class Readers:
             "LEFT JOIN owners o ON o.token = r.owner WHERE r.run_id = %s",
             (run_id,),
         )
-        return cast(tuple[str | None, int | None, str | None, bool | None], rows[0]) if rows else (None,) * 4  # type: ignore[return-value]
+        return cast(tuple[str | None, int | None, str | None, bool | None], rows[0] if rows else (None,) * 4)
 
     def list_runs(self, state: str | None, parent_run_id: str | None, limit: int) -> list[RunRecord]:
         where, params = [], []

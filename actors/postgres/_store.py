@@ -30,7 +30,6 @@ from runwire.actors.store import (
     RunRecord,
     RunState,
     StoreClosedError,
-    StoreError,
     WriteErrorListener,
 )
 from runwire.protocol import RunEvent, parse_event
@@ -60,6 +59,19 @@ def _unix(at: datetime | None) -> float:
     return at.timestamp()
 
 
+def _option(target: Target, name: str, given: float | None, default: float) -> float:
+    """A setting: the argument, else the URL's parameter, else the default; ValueError if not a number."""
+    if given is not None:
+        return given
+    raw = target.options.get(name)
+    if raw is None:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"the store URL's {name}={raw!r} is not a number") from None
+
+
 class PostgresRunStore:
     """The RunStore on PostgreSQL (``postgresql://user:password@host:port/dbname[?schema=NAME]``).
 
@@ -71,10 +83,12 @@ class PostgresRunStore:
     the URL's ``schema`` parameter); stores on different schemas never see each other.
     ``durability``: "off" (``synchronous_commit=off``: a server crash may lose the last
     commits) or "normal"/"full" (``on``: a commit is on the server's disk).
-    ``pool_size``: at most this many read connections; ``pool_timeout``: seconds a read waits
-    for one. ``lease``: seconds an owner's lease lasts, renewed every lease/3 by this store; a
-    store whose process died is recovered within lease/3 by any live store on the database, one
-    that stopped renewing (machine or network gone) within lease + lease/3.
+    ``pool_size``: at most this many read connections (default 4); ``pool_timeout``: seconds a
+    read waits for one (default 10). ``lease``: seconds (default 10) an owner's lease lasts,
+    renewed every lease/3 by this store; a store whose process died is recovered within
+    lease/3 by any live store on the database, one that stopped renewing (machine or network
+    gone, process frozen) within lease + lease/3. Each may also be a URL parameter
+    (``?schema=runs&lease=5&pool_size=8``); an argument wins over the URL.
     """
 
     def __init__(
@@ -83,15 +97,19 @@ class PostgresRunStore:
         *,
         schema: str | None = None,
         durability: Durability = "normal",
-        pool_size: int = 4,
-        pool_timeout: float = 10.0,
-        lease: float = 10.0,
+        pool_size: int | None = None,
+        pool_timeout: float | None = None,
+        lease: float | None = None,
         on_commit: CommitListener | None = None,
         on_write_error: WriteErrorListener | None = None,
     ) -> None:
+        target = parse_target(url, schema)
+        pool_size = int(_option(target, "pool_size", pool_size, 4))
+        pool_timeout = _option(target, "pool_timeout", pool_timeout, 10.0)
+        lease = _option(target, "lease", lease, 10.0)
         if durability not in _SYNCHRONOUS:
             raise ValueError(f"durability must be one of {sorted(_SYNCHRONOUS)}, not {durability!r}")
-        if not (isinstance(pool_size, int) and pool_size >= 1):
+        if pool_size < 1:
             raise ValueError(f"pool_size must be an int >= 1, not {pool_size!r}")
         if not pool_timeout > 0:
             raise ValueError(f"pool_timeout must be > 0 seconds, not {pool_timeout!r}")
@@ -103,7 +121,7 @@ class PostgresRunStore:
         except ImportError as exc:
             raise ImportError("the PostgreSQL store needs psycopg: pip install 'runwire[postgres]'") from exc
         self._psycopg = psycopg
-        self._target = target = parse_target(url, schema)
+        self._target = target
         self._durability = durability
         self._lease = float(lease)
         self._token = uuid.uuid4().hex
