@@ -1,7 +1,7 @@
 """Write messages and how one drain of them becomes SQL inside a single transaction.
 
-Hot path: a drain's events go in one ``INSERT ... SELECT FROM unnest(arrays)`` statement (five
-array parameters, sent in binary: one round trip for thousands of rows), integer run keys come
+Hot path: a drain's events go in one binary ``COPY`` (measured 123k rows/s against 11-20k for
+one ``INSERT ... SELECT FROM unnest(arrays)`` of the same 30k rows, under load), integer run keys come
 from a cache of in-flight runs, and the terminal fence is checked in Python as in the SQLite
 store. The commit's NOTIFY (one per run touched) is sent in the same transaction, so a
 listener that wakes finds the rows committed.
@@ -44,10 +44,8 @@ _INSERT_RUN = (
     "INSERT INTO runs (run_id, pipeline, inputs, parent_run_id, state, created_at, owner) "
     "VALUES (%s, %s, %s, %s, 'pending', %s, %s) ON CONFLICT (run_id) DO NOTHING RETURNING id"
 )
-_INSERT_EVENTS = (
-    "INSERT INTO events (run_key, seq, type, ts, data) "
-    "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::float8[], %s::bytea[])"
-)
+_COPY_EVENTS = "COPY events (run_key, seq, type, ts, data) FROM STDIN (FORMAT BINARY)"
+_COPY_TYPES = ("int8", "int8", "text", "float8", "bytea")
 _ENDED_KEYS = "SELECT id, terminal_seq FROM runs WHERE id = ANY(%s) AND terminal_seq IS NOT NULL"
 _MARK_STARTED = (
     "UPDATE runs SET started_at = coalesce(started_at, u.ts), "
@@ -89,7 +87,7 @@ class _Applier:
         self.result = BatchResult()
         self.ended: dict[str, int] = {}  # runs whose terminal is stored (or in this drain) -> its seq
         self.touched: set[str] = set()  # runs to NOTIFY about
-        self.cols: tuple[list[int], list[int], list[str], list[float], list[bytes]] = ([], [], [], [], [])
+        self.rows: list[tuple[int, int, str, float, bytes]] = []
         self.started: tuple[list[float], list[int]] = ([], [])
         self.terminals: list[tuple[str, float, bytes, int, int]] = []
 
@@ -153,8 +151,7 @@ class _Applier:
             self.touched.add(op.run_id)
 
     def append(self, op: Append) -> None:
-        keys, acks, rejected = self.keys, self.result.acks, self.result.rejected
-        run_keys, seqs, types, stamps, datas = self.cols
+        keys, acks, rejected, rows = self.keys, self.result.acks, self.result.rejected, self.rows
         encoded = op.encoded
         for i, ev in enumerate(op.events):
             run_id = ev.run_id
@@ -174,11 +171,7 @@ class _Applier:
                 self.reject(run_id, f"event seq {ev.seq} cannot be serialized: {exc}")
                 continue
             etype = ev.type
-            run_keys.append(key)
-            seqs.append(ev.seq)
-            types.append(etype)
-            stamps.append(ts)
-            datas.append(data)
+            rows.append((key, ev.seq, etype, ts, data))
             acks[run_id] = ev.seq
             if etype in TERMINAL_TYPES:
                 self.terminals.append((TERMINAL_STATE_OF[etype], ts, data, ev.seq, key))
@@ -203,8 +196,12 @@ class _Applier:
 
     def finish(self, channel: str) -> BatchResult:
         cur = self.cur
-        if self.cols[0]:
-            cur.execute(_INSERT_EVENTS, self.cols, binary=True)
+        if self.rows:
+            with cur.copy(_COPY_EVENTS) as copy:
+                copy.set_types(_COPY_TYPES)
+                write = copy.write_row
+                for row in self.rows:
+                    write(row)
         if self.started[0]:
             cur.execute(_MARK_STARTED, self.started)
         if self.terminals:
