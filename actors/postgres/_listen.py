@@ -141,6 +141,8 @@ class Listener(threading.Thread):
                 continue
             try:
                 handler(*item)
+            except KeyError:  # the system no longer holds the run (it ended and expired): the requester sees the end
+                log.debug("cancel of run %s: not held by this system", item[0])
             except Exception:  # a handler's bug must not stop serving
                 log.exception("cancel handler for run %s raised", item[0])
 
