@@ -417,9 +417,9 @@ class PostgresRunStore:
             if self._closed:
                 return
             self._closed = True
+            self._stop.set()  # first: the lease thread then takes a refused sweep for the close it is
             self._writer.put(STOP)
         atexit.unregister(self.close)
-        self._stop.set()
         self._writer.join(timeout)
         if self._writer.is_alive():
             raise TimeoutError(f"run store writer did not stop within {timeout} s [{self._target.shown}]")
