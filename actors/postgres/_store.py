@@ -21,7 +21,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
-from runwire.actors import RunTimeoutError, UnknownRunError
 from runwire.actors.store import (
     RUN_STATES,
     CommitListener,
@@ -36,6 +35,7 @@ from runwire.protocol import RunEvent, parse_event
 
 from ._batch import Append, CreateRun, SetState, WriteOp
 from ._connect import Target, channel, parse_target, wrap_error
+from ._follow import request_cancel, wait_for_change
 from ._listen import Listener, with_suppress_close
 from ._maintenance import GcJob, RecoverJob, cutoff_from
 from ._reads import Readers
@@ -344,20 +344,7 @@ class PostgresRunStore:
         owner's run is ended by a sweep within the lease bound); False if ``timeout`` passed.
 
         Wakes on the commit's NOTIFY; holds no connection while it waits."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        woke = self._listener.watch(run_id)
-        try:
-            while True:
-                woke.clear()
-                rec = self._readers.get_run(run_id)
-                if rec is None or rec.ended_at is not None or rec.last_seq > after_seq:
-                    return True
-                left = None if deadline is None else deadline - time.monotonic()
-                if left is not None and left <= 0:
-                    return False
-                woke.wait(left)
-        finally:
-            self._listener.unwatch(run_id, woke)
+        return wait_for_change(self._listener, self._readers, run_id, after_seq, timeout)
 
     def request_cancel(self, run_id: str, reason: str, timeout: float) -> None:
         """Ask the run's live owner to cancel it; return once its terminal is committed.
@@ -365,36 +352,7 @@ class PostgresRunStore:
         Its owner dead: recover its runs and return. Not confirmed within ``timeout``:
         ``RunTimeoutError`` naming the owner. An ended run returns at once.
         """
-        if not timeout > 0:
-            raise ValueError(f"timeout must be > 0 seconds, not {timeout!r}")
-        deadline = time.monotonic() + timeout
-        woke = self._listener.watch(run_id)
-        try:
-            rec = self._readers.get_run(run_id)
-            if rec is None:
-                raise UnknownRunError(run_id)
-            if rec.ended_at is not None:
-                return
-            owner, pid, host, leased = self._readers.owner_of(run_id)
-            if owner is None or not leased:
-                self.recover(max(deadline - time.monotonic(), 0.1))
-                return
-            notice = json.dumps({"run_id": run_id, "reason": reason, "owner": owner})
-            self._readers.query("sending a cancel", "SELECT pg_notify(%s, %s)", (self._listener.cancel_channel, notice))
-            while True:
-                woke.clear()
-                rec = self._readers.get_run(run_id)
-                if rec is None or rec.ended_at is not None:
-                    return
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise RunTimeoutError(
-                        f"cancel of run {run_id} was not confirmed within {timeout} s by its owner "
-                        f"(pid {pid} on {host}, owner token {owner}) [{self._target.shown}]"
-                    )
-                woke.wait(left)
-        finally:
-            self._listener.unwatch(run_id, woke)
+        request_cancel(self._listener, self._readers, self.recover, run_id, reason, timeout)
 
     def serve_cancels(self, cancel: Callable[[str, str], None]) -> Callable[[], None]:
         """Call ``cancel(run_id, reason)`` (on a store thread) for cancels other processes request
