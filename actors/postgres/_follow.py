@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 
 from runwire.actors import RunTimeoutError, UnknownRunError
+from runwire.actors.store import StoreError
 
 from ._listen import Listener
 from ._reads import Readers
@@ -17,6 +18,10 @@ __all__ = ["request_cancel", "wait_for_change"]
 def wait_for_change(listener: Listener, readers: Readers, run_id: str, after_seq: int, timeout: float | None) -> bool:
     """True once ``run_id`` has a committed event past ``after_seq``, has ended or is unknown;
     False when ``timeout`` passed. Registers before each re-read, so no notice falls between."""
+    if after_seq < 0:
+        raise ValueError(f"after_seq must be >= 0, not {after_seq!r}")
+    if timeout is not None and timeout < 0:
+        raise ValueError(f"timeout must be >= 0 seconds or None, not {timeout!r}")
     deadline = None if timeout is None else time.monotonic() + timeout
     woke = listener.watch(run_id)
     try:
@@ -42,6 +47,8 @@ def request_cancel(
     timeout: float,
 ) -> None:
     """NOTIFY the owner's cancel channel, then wait for the run's terminal to be committed."""
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float):
+        raise TypeError(f"timeout must be a number of seconds, not {timeout!r}")
     if not timeout > 0:
         raise ValueError(f"timeout must be > 0 seconds, not {timeout!r}")
     deadline = time.monotonic() + timeout
@@ -56,13 +63,16 @@ def request_cancel(
         if owner is None or not leased:  # no live lease: close it (and the dead owner's other runs)
             recover(max(deadline - time.monotonic(), 0.1))
             return
-        notice = json.dumps({"run_id": run_id, "reason": reason, "owner": owner})
+        notice = json.dumps({"run_id": run_id, "reason": reason, "owner": owner, "from": listener.token})
         readers.query("sending a cancel", "SELECT pg_notify(%s, %s)", (listener.cancel_channel, notice))
         while True:
             woke.clear()
             rec = readers.get_run(run_id)
             if rec is None or rec.ended_at is not None:
                 return
+            why = listener.refusal(run_id)
+            if why is not None:
+                raise StoreError(f"cannot cancel run {run_id}: owner pid {pid} on {host} {why}", readers.target.shown)
             left = deadline - time.monotonic()
             if left <= 0:
                 raise RunTimeoutError(

@@ -33,13 +33,16 @@ class Listener(threading.Thread):
         self.token = token
         self.commit_channel = channel(target.schema, "commit")
         self.cancel_channel = channel(target.schema, "cancel")
+        self.reply_channel = channel(target.schema, "reply")  # an owner refusing a cancel tells the requester
         self.stop_channel = f"runwire_stop_{token}"
         self._connect = connect
         self._lock = threading.Lock()
         self._waiters: dict[str, set[threading.Event]] = {}
         self._stopping = threading.Event()
         self.cancel_handler: Callable[[str, str], None] | None = None
-        self._cancels: queue.SimpleQueue[tuple[str, str] | None] = queue.SimpleQueue()
+        self.send: Callable[[str, str], object] | None = None  # pg_notify(channel, payload) on another connection
+        self._cancels: queue.SimpleQueue[tuple[str, str, str] | None] = queue.SimpleQueue()
+        self._refusals: dict[str, str] = {}  # run_id -> why its owner refused our cancel
         self._canceller = threading.Thread(target=self._serve_cancels, name="runwire-pg-cancels", daemon=True)
         self.conn: Any = None
 
@@ -53,7 +56,7 @@ class Listener(threading.Thread):
         conn = self._connect()
         try:
             conn.execute("SELECT pg_advisory_lock(%s)", (owner_key(self.token),))
-            for name in (self.commit_channel, self.cancel_channel, self.stop_channel):
+            for name in (self.commit_channel, self.cancel_channel, self.reply_channel, self.stop_channel):
                 conn.execute(f'LISTEN "{name}"')
         except BaseException:
             conn.close()
@@ -96,6 +99,8 @@ class Listener(threading.Thread):
                         self._wake(note.payload)
                     elif note.channel == self.cancel_channel:
                         self._cancel_notice(note.payload)
+                    elif note.channel == self.reply_channel:
+                        self._reply_notice(note.payload)
                     elif self._stopping.is_set():
                         break
                 if self._stopping.is_set():
@@ -124,27 +129,55 @@ class Listener(threading.Thread):
         try:
             notice = json.loads(payload)
             run_id, reason, owner = str(notice["run_id"]), str(notice["reason"]), str(notice["owner"])
-        except (ValueError, KeyError, TypeError):
+            sender = str(notice.get("from", ""))
+        except (ValueError, KeyError, TypeError, AttributeError):
             log.warning("ignored a malformed cancel notice: %r", payload[:200])
             return
         if owner == self.token:
-            self._cancels.put((run_id, reason))
+            self._cancels.put((run_id, reason, sender))
+
+    def _reply_notice(self, payload: str) -> None:
+        try:
+            notice = json.loads(payload)
+            to, run_id, why = str(notice["to"]), str(notice["run_id"]), str(notice["why"])
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return
+        if to == self.token:
+            with self._lock:
+                self._refusals[run_id] = why
+            self._wake(run_id)
+
+    def refusal(self, run_id: str) -> str | None:
+        """Why the owner refused our cancel of ``run_id`` (taken once), or None."""
+        with self._lock:
+            return self._refusals.pop(run_id, None)
+
+    def _refuse(self, run_id: str, sender: str, why: str) -> None:
+        send = self.send
+        if send is None or not sender:
+            return
+        try:
+            send(self.reply_channel, json.dumps({"to": sender, "run_id": run_id, "why": why}))
+        except Exception as exc:  # the requester then times out, naming us
+            log.debug("could not answer a cancel of run %s: %s", run_id, exc)
 
     def _serve_cancels(self) -> None:
         while True:
             item = self._cancels.get()
             if item is None:
                 return
+            run_id, reason, sender = item
             handler = self.cancel_handler
             if handler is None:
-                log.warning("cancel of run %s requested, but this store serves no cancels (no RunSystem)", item[0])
+                self._refuse(run_id, sender, "serves no cancel (a bare store: no RunSystem runs it)")
                 continue
             try:
-                handler(*item)
-            except KeyError:  # the system no longer holds the run (it ended and expired): the requester sees the end
-                log.debug("cancel of run %s: not held by this system", item[0])
-            except Exception:  # a handler's bug must not stop serving
-                log.exception("cancel handler for run %s raised", item[0])
+                handler(run_id, reason)
+            except KeyError:  # the system does not hold the run (any more)
+                self._refuse(run_id, sender, "does not hold it in memory (it ended, or was never started there)")
+            except Exception as exc:  # a handler's bug must not stop serving
+                log.exception("cancel handler for run %s raised", run_id)
+                self._refuse(run_id, sender, f"failed to cancel it: {exc}")
 
     def stop(self, notify: Callable[[str], object]) -> None:
         """Stop the loop: ``notify(channel)`` sends on our stop channel from another connection."""

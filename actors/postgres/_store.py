@@ -150,6 +150,9 @@ class PostgresRunStore:
             open=True,
         )
         self._readers = Readers(self._pool, target)
+        self._listener.send = lambda name, payload: self._readers.query(
+            "answering a cancel", "SELECT pg_notify(%s, %s)", (name, payload)
+        )
         self._writer = Writer(
             writer_conn, target, self._token, self._channel, lambda: self._connect("reconnecting the writer")
         )

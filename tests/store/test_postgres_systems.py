@@ -158,14 +158,32 @@ def test_a_run_owned_by_one_system_is_listed_followed_and_cancelled_from_another
 
 
 def test_a_cancel_nobody_confirms_names_the_owner(url: str) -> None:
-    """The owner lives but serves no cancels (a bare store, no RunSystem): RunTimeoutError naming it."""
+    """A bare owner (no RunSystem) says at once that it serves no cancel; an owner that takes the
+    request but never ends the run gets the requester a RunTimeoutError naming it. Either way
+    the live owner's run is left alone."""
+    import threading
+
     from runwire.actors import RunTimeoutError
     from runwire.actors.postgres import PostgresRunStore
+    from runwire.actors.store import StoreError
 
     with PostgresRunStore(url) as owner, PostgresRunStore(url) as other:
         owner.create_run("r", "demo")
         owner.flush(10)
-        with pytest.raises(RunTimeoutError, match=f"pid {os.getpid()}") as info:
-            other.request_cancel("r", "stop", 0.5)
-        assert owner.owner_token in str(info.value)
-        assert other.get_run("r").ended_at is None  # a live owner's run is left alone
+        with pytest.raises(StoreError, match=rf"cannot cancel run r: owner pid {os.getpid()} on .*serves no cancel"):
+            other.request_cancel("r", "stop", 10)
+        asked = threading.Event()
+        stop = owner.serve_cancels(lambda run_id, reason: asked.set())  # takes it, never ends the run
+        try:
+            with pytest.raises(RunTimeoutError, match=f"pid {os.getpid()}") as info:
+                other.request_cancel("r", "stop", 0.5)
+            assert owner.owner_token in str(info.value)
+            assert asked.wait(10)
+        finally:
+            stop()
+        assert other.get_run("r").ended_at is None
+        assert not other.wait_for_change("r", 0, 0.05)  # nothing committed: times out
+        with pytest.raises(ValueError, match="after_seq"):
+            other.wait_for_change("r", -1, 1)
+        with pytest.raises(TypeError, match="timeout"):
+            other.request_cancel("r", "stop", None)  # type: ignore[arg-type]
