@@ -76,8 +76,8 @@ def request_cancel(
             left = deadline - time.monotonic()
             if left <= 0:
                 raise RunTimeoutError(
-                    f"cancel of run {run_id} was not confirmed within {timeout} s by its owner "
-                    f"(pid {pid} on {host}, owner token {owner}) [{readers.target.shown}]"
+                    f"run {run_id}: its owner pid {pid} on {host} (owner token {owner}) did not confirm the cancel "
+                    f"within {timeout} s [{readers.target.shown}]"
                 )
             woke.wait(left)
     finally:
