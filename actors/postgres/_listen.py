@@ -1,9 +1,10 @@
 """The store's LISTEN connection: wakes followers on commits, serves cancels, proves we live.
 
 One dedicated connection per store (never the writer's, never a pooled one) LISTENs on the
-store's commit and cancel channels and holds the owner's session advisory lock: while this
-session lives, others see the owner alive; when the process dies the server ends the session
-and the lock goes with it. A stop channel of its own lets ``close()`` wake it at once.
+store's commit and cancel channels and holds the owner's advisory lock (shared, as the writer's
+connection does too): while either session lives, others see the owner alive, so one dropped
+connection is not a death; when the process dies the server ends both sessions and the lock
+goes with them. A stop channel of its own lets ``close()`` wake it at once.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ class Listener(threading.Thread):
     def _session(self) -> Any:
         conn = self._connect()
         try:
-            conn.execute("SELECT pg_advisory_lock(%s)", (owner_key(self.token),))
+            conn.execute("SELECT pg_advisory_lock_shared(%s)", (owner_key(self.token),))
             for name in (self.commit_channel, self.cancel_channel, self.reply_channel, self.stop_channel):
                 conn.execute(f'LISTEN "{name}"')
         except BaseException:

@@ -1,8 +1,9 @@
 """Jobs the writer runs between drains: recovering dead owners' runs, and retention (gc).
 
 An owner is dead when its lease lapsed (not renewed for ``lease`` seconds: a machine or
-network gone) or when nobody holds its session advisory lock (its process died, kill -9
-included: the server drops a dead client's session, and its locks with it).
+network gone) or when none of its sessions holds its advisory lock any more (its writer and
+LISTEN connections hold it shared; its process died, kill -9 included: the server drops a dead
+client's sessions, and their locks with them).
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ class RecoverJob:
                 cur.execute("SELECT pg_try_advisory_xact_lock(%s)", (owner_key(owner),))
                 row = cur.fetchone()
                 if row is not None and row[0]:
-                    dead[owner] = f"owner pid {pid} on {host}: its database session is gone"
+                    dead[owner] = f"owner pid {pid} on {host}: its database sessions are gone"
         return dead
 
     def step(self, conn: Any, keys: dict[str, int]) -> bool:

@@ -34,7 +34,7 @@ from runwire.actors.store import (
 from runwire.protocol import RunEvent, parse_event
 
 from ._batch import Append, CreateRun, SetState, WriteOp
-from ._connect import Target, channel, parse_target, wrap_error
+from ._connect import Target, channel, owner_key, parse_target, wrap_error
 from ._follow import request_cancel, wait_for_change
 from ._listen import Listener, with_suppress_close
 from ._maintenance import GcJob, RecoverJob, cutoff_from
@@ -128,7 +128,7 @@ class PostgresRunStore:
         self._lock = threading.Lock()
         self._closed = False
         self._stop = threading.Event()
-        writer_conn = self._connect("connecting to PostgreSQL")
+        writer_conn = self._connect("connecting to PostgreSQL", owner_lock=True)  # alive before any row says so
         try:
             prepare_schema(writer_conn, target.schema, target.shown)
             self._renew(writer_conn)
@@ -154,7 +154,11 @@ class PostgresRunStore:
             "answering a cancel", "SELECT pg_notify(%s, %s)", (name, payload)
         )
         self._writer = Writer(
-            writer_conn, target, self._token, self._channel, lambda: self._connect("reconnecting the writer")
+            writer_conn,
+            target,
+            self._token,
+            self._channel,
+            lambda: self._connect("reconnecting the writer", owner_lock=True),
         )
         if on_commit is not None:
             self.add_commit_listener(on_commit)
@@ -166,14 +170,17 @@ class PostgresRunStore:
         atexit.register(self.close)
 
     # -- connections ---------------------------------------------------------------------------
-    def _connect(self, action: str) -> Any:
+    def _connect(self, action: str, *, owner_lock: bool = False) -> Any:
+        """A connection of our own; ``owner_lock``: it holds this owner's shared advisory lock."""
         psycopg = self._psycopg
         try:
             conn = psycopg.connect(self._target.url, autocommit=True, **self._target.connect_kwargs())
+            if self._durability == "off":
+                conn.execute("SET synchronous_commit = off")
+            if owner_lock:
+                conn.execute("SELECT pg_advisory_lock_shared(%s)", (owner_key(self._token),))
         except psycopg.Error as exc:
             raise wrap_error(exc, self._target, action) from exc
-        if self._durability == "off":
-            conn.execute("SET synchronous_commit = off")
         return conn
 
     def _renew(self, conn: Any) -> None:

@@ -187,3 +187,33 @@ def test_a_cancel_nobody_confirms_names_the_owner(url: str) -> None:
             other.wait_for_change("r", -1, 1)
         with pytest.raises(TypeError, match="timeout"):
             other.request_cancel("r", "stop", None)  # type: ignore[arg-type]
+
+
+def test_a_dropped_listen_connection_is_not_a_death_and_followers_still_wake(url: str) -> None:
+    """The server ends one session of a live owner (pg_terminate_backend): its writer's session
+    still holds the owner lock, so nobody recovers its run; a follower whose LISTEN session was
+    ended reconnects and is woken by the next commit."""
+    import psycopg
+
+    from runwire.actors.postgres import PostgresRunStore
+    from runwire.protocol import TextDelta
+
+    with PostgresRunStore(url) as owner, PostgresRunStore(url) as other, psycopg.connect(postgres_url()) as admin:
+        owner.create_run("r", "demo")
+        owner.append([TextDelta(run_id="r", seq=1, field="f", text="a")])
+        owner.flush(10)
+        for store in (owner, other):
+            pid = store._listener.conn.info.backend_pid  # the LISTEN session (white-box: which one to end)
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        assert other.recover() == [] and owner.recover() == []
+        assert other.get_run("r").ended_at is None
+        import threading
+
+        woke: list[bool] = []
+        follower = threading.Thread(target=lambda: woke.append(other.wait_for_change("r", 1, 30)))
+        follower.start()  # it waits (or, started late, finds seq 2 committed): either way it returns True
+        owner.append([TextDelta(run_id="r", seq=2, field="f", text="b")])
+        owner.flush(10)
+        follower.join(40)
+        assert woke == [True]
+        assert [e.seq for e in other.read_events("r")] == [1, 2]
