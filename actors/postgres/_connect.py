@@ -12,7 +12,17 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from runwire.actors.store import StoreError
 
-__all__ = ["SCHEMES", "STORE_PARAMS", "Target", "channel", "describe", "owner_key", "parse_target", "wrap_error"]
+__all__ = [
+    "SCHEMES",
+    "STORE_PARAMS",
+    "application_name",
+    "Target",
+    "channel",
+    "describe",
+    "owner_key",
+    "parse_target",
+    "wrap_error",
+]
 
 SCHEMES: Final = ("postgresql", "postgres")
 STORE_PARAMS: Final = frozenset({"schema", "lease", "pool_size", "pool_timeout"})  # not passed to libpq
@@ -31,9 +41,13 @@ class Target:
         self.shown = shown  # the URL as printed: no password
         self.options = options  # the store's own URL parameters (lease, pool_size, pool_timeout)
 
-    def connect_kwargs(self) -> dict[str, Any]:
-        """Per-connection settings: the schema on the search path, a short connect timeout."""
-        return {"options": f"-c search_path={self.schema}", "connect_timeout": 10}
+    def connect_kwargs(self, token: str = "") -> dict[str, Any]:
+        """Per-connection settings: the schema on the search path, a short connect timeout, and
+        the owner's token as ``application_name`` (so a lapsed owner's sessions can be ended)."""
+        kwargs: dict[str, Any] = {"options": f"-c search_path={self.schema}", "connect_timeout": 10}
+        if token:
+            kwargs["application_name"] = application_name(token)
+        return kwargs
 
     def scrub(self, text: str) -> str:
         """``text`` without the password, should a driver message ever quote it."""
@@ -60,6 +74,11 @@ def parse_target(url: str, schema: str | None) -> Target:
     shown = urlunsplit(("postgresql", netloc, parts.path, "", ""))
     shown += f"?schema={name}" if name != "public" else ""
     return Target(clean, name, parts.password, shown, ours)
+
+
+def application_name(token: str) -> str:
+    """The ``application_name`` of an owner's sessions."""
+    return f"runwire-owner-{token}"
 
 
 def channel(schema: str, kind: str) -> str:

@@ -9,14 +9,17 @@ client's sessions, and their locks with them).
 from __future__ import annotations
 
 import json
+import logging
 import time
 from typing import Any, Final
 
 from runwire.protocol import RunFailed, dump_event
 
-from ._connect import owner_key
+from ._connect import application_name, owner_key
 
 __all__ = ["GC_CHUNK", "RECOVER_LOCK", "GcJob", "RecoverJob", "cutoff_from"]
+
+log = logging.getLogger("runwire.store.postgres")
 
 GC_CHUNK: Final = 500  # runs deleted per transaction
 RECOVER_LOCK: Final = 0x52574E52_00000002  # one recoverer at a time per database
@@ -27,8 +30,11 @@ _IN_FLIGHT_OWNERS = (
 )
 _IN_FLIGHT = (
     "SELECT id, run_id, parent_run_id, owner FROM runs WHERE ended_at IS NULL AND terminal_seq IS NULL "
-    "AND (owner = ANY(%s) OR (owner IS NULL AND %s)) ORDER BY id FOR UPDATE"
+    "AND (owner = ANY(%s) OR (owner IS NULL AND %s)) ORDER BY id FOR UPDATE SKIP LOCKED"
 )
+# A lapsed owner may be frozen mid-transaction, holding its runs' rows: end its sessions (their
+# transactions roll back, the locks go) so the next sweep can close its runs.
+_END_SESSIONS = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = ANY(%s)"
 _LAST_EVENT = "SELECT seq, data FROM events WHERE run_key = %s ORDER BY seq DESC LIMIT 1"
 _INSERT_EVENT = "INSERT INTO events (run_key, seq, type, ts, data) VALUES (%s, %s, %s, %s, %s)"
 _CLOSE_RUN = "UPDATE runs SET state = 'failed', ended_at = %s, terminal = %s, terminal_seq = %s WHERE id = %s"
@@ -42,8 +48,10 @@ def _step_of(data: bytes) -> int | None:
 class RecoverJob:
     """Append ``run.failed`` (ProcessExited) to every in-flight run whose owner is dead.
 
-    One transaction: the dead owners' runs are locked (FOR UPDATE), closed, and their owner rows
-    deleted; the NOTIFY wakes followers. ``wait=False`` (the periodic sweep) skips the round if
+    One transaction: the dead owners' runs are locked (FOR UPDATE SKIP LOCKED: a run whose row a
+    frozen owner still holds is left for the next sweep, after that owner's sessions were ended,
+    so a sweep never blocks the writer), closed, and their owner rows deleted; the NOTIFY wakes
+    followers. ``wait=False`` (the periodic sweep) skips the round if
     another store is recovering right now; ``recover()`` waits for it.
     """
 
@@ -85,6 +93,13 @@ class RecoverJob:
             if not dead:
                 return True
             tokens = [t for t in dead if t is not None]
+            lapsed = [application_name(t) for t in tokens if "lease lapsed" in dead[t]]
+            if lapsed:
+                try:
+                    with conn.transaction():  # a savepoint: no right to end them must not stop recovery
+                        cur.execute(_END_SESSIONS, (lapsed,))
+                except Exception as exc:
+                    log.warning("could not end the sessions of owners whose lease lapsed: %s", exc)
             cur.execute(_IN_FLIGHT, (tokens, None in dead))
             for key, run_id, parent, owner in cur.fetchall():
                 cur.execute(_LAST_EVENT, (key,))
@@ -106,6 +121,7 @@ class RecoverJob:
                 cur.execute(_INSERT_EVENT, (key, event.seq, event.type, ts, data))
                 cur.execute(_CLOSE_RUN, (ts, data, event.seq, key))
                 self.recovered.append(run_id)
+            # a skipped run's owner stays dead next round: a missing owner row counts as closed
             cur.execute("DELETE FROM owners WHERE token = ANY(%s)", (tokens,))
             if self.recovered:
                 cur.execute("SELECT pg_notify(%s, x) FROM unnest(%s::text[]) AS x", (self.channel, self.recovered))

@@ -142,7 +142,7 @@ class PostgresRunStore:
         self._channel = channel(target.schema, "commit")
         self._pool = psycopg_pool.ConnectionPool(
             target.url,
-            kwargs={"autocommit": True, **target.connect_kwargs()},
+            kwargs={"autocommit": True, **target.connect_kwargs(self._token)},
             min_size=1,
             max_size=pool_size,
             timeout=pool_timeout,
@@ -174,7 +174,7 @@ class PostgresRunStore:
         """A connection of our own; ``owner_lock``: it holds this owner's shared advisory lock."""
         psycopg = self._psycopg
         try:
-            conn = psycopg.connect(self._target.url, autocommit=True, **self._target.connect_kwargs())
+            conn = psycopg.connect(self._target.url, autocommit=True, **self._target.connect_kwargs(self._token))
             if self._durability == "off":
                 conn.execute("SET synchronous_commit = off")
             if owner_lock:
