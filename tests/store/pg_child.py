@@ -59,9 +59,7 @@ def hold_mode(url: str) -> None:
                 done += 1
 
     with RunSystem(store=url, cancel_deadline=2.0) as system:
-        store = system.store
-        # until the shared binding serves cancels itself (StoreBinding.bind), serve them here
-        store.serve_cancels(lambda run_id, reason: system.handle(run_id).cancel(reason))
+        store = system.store  # its binding serves other processes' cancels (StoreBinding.bind)
         handle = system.start(held, name="held")
         handle.on_terminal(lambda terminal: (ended.set(), _notify(more)))
         for event in handle.events():

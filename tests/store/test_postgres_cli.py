@@ -76,3 +76,41 @@ def test_a_refused_connection_or_bad_password_is_one_line_without_the_password(c
         assert done.stdout == ""
         assert done.stderr.count("\n") == 1 and why in done.stderr, done.stderr
         assert "secret-pw" not in done.stderr and ":***@" in done.stderr
+
+
+def test_events_follow_and_cancel_from_the_cli_of_another_process(url: str) -> None:
+    """`runwire events --follow` tails the run live to the terminal that `runwire cancel` (a third
+    process) got committed; the owner's own log agrees."""
+    child = subprocess.Popen(
+        [sys.executable, str(CHILD), "hold", url], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    follower: subprocess.Popen[str] | None = None
+    try:
+        assert child.stdout is not None and child.stdin is not None
+        line = child.stdout.readline()
+        assert line.startswith("run "), line
+        run_id = line.split()[1]
+        follower = subprocess.Popen(
+            [*CLI, "events", run_id, "--follow", "--json", "--store", url],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert follower.stdout is not None
+        assert json.loads(follower.stdout.readline())["type"] == "run.started"  # it is reading
+        child.stdin.write("from the owner\n")
+        child.stdin.flush()
+        cancelled = runwire("cancel", run_id, "--reason", "from the CLI", "--store", url)
+        assert cancelled.returncode == 0, cancelled.stderr
+        assert f"run {run_id}: cancelled" in cancelled.stderr
+        rest = follower.stdout.read()  # to EOF: the follower exits after the terminal (test timeout bounds it)
+        assert follower.wait(60) == 0, follower.stderr.read() if follower.stderr else ""
+        tail = [json.loads(x) for x in rest.splitlines()]
+        assert tail[-1]["type"] == "run.cancelled" and tail[-1]["reason"] == "from the CLI"
+        assert [e["seq"] for e in tail] == list(range(2, tail[-1]["seq"] + 1))  # each once, in order
+        assert child.stdout.readline().split() == ["ended", "run.cancelled"]
+    finally:
+        for proc in (follower, child):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.communicate(timeout=30)
