@@ -219,7 +219,7 @@ def test_concurrent_waiters_on_one_run_all_wake_to_its_end(db: Path) -> None:
     (one that sees the end first must not unwatch the run under the others)."""
     from runwire.protocol import RunCompleted, RunLog, RunStarted
 
-    with SqliteRunStore(db) as owner, SqliteRunStore(db) as follower:
+    with open_location(db) as owner, open_location(db) as follower:
         for n in range(20):
             run_id = f"r{n}"
             owner.create_run(run_id, "p")
