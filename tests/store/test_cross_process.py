@@ -214,7 +214,7 @@ def test_async_follow_wait_and_on_terminal_of_another_owners_run(db: str, backen
         assert ended.wait(30) and noticed == [waited] == [seen[-1]] == [run.wait(10)]
 
 
-def test_concurrent_waiters_on_one_run_all_wake_to_its_end(db: Path) -> None:
+def test_concurrent_waiters_on_one_run_all_wake_to_its_end(db: str) -> None:
     """Several threads of one follower wait on the same run as it ends: none misses the end
     (one that sees the end first must not unwatch the run under the others)."""
     from runwire.protocol import RunCompleted, RunLog, RunStarted
