@@ -2,16 +2,20 @@
 
 Usage: python benchmarks/run_all.py [name ...]   (default: all; RUNWIRE_BENCH_REPEATS=5)
 Each benchmark repeats its measurement in fresh processes and prints medians and ratios;
-this file keeps their output verbatim, with the machine it ran on.
+this file keeps their output verbatim, with the machine it ran on. The PostgreSQL rows use the
+server at RUNWIRE_BENCH_POSTGRES_URL; unset, a throw-away local server is started with
+.ci/postgres for the run (and stopped), or the rows are left out if that cannot start.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import platform
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -30,7 +34,7 @@ BENCHMARKS = {
     "http_stream": "Events/s and delay over SSE to a real HTTP client (httpx + httpx-sse, raw bytes) vs in-process.",
     "dspy_stream": "DSPy streaming: tokens/s and first-token latency through runwire vs dspy.streamify directly.",
     "llms_lm": "LM mode of llms.txt: sequential vs concurrent LM calls on a real tree; LM calls on a re-run.",
-    "store": "Events/s through the system with the SQLite store on vs off, and the per-commit floor.",
+    "store": "Events/s through the system with the SQLite and PostgreSQL stores vs none, and the per-commit floor.",
     "concurrency": "Aggregate events/s with 1-1,000 runs streaming at once (1 and 4 readers each), vs bare pykka.",
     "cross_process": "Cross-process follow and cancel on the store: delivery p50/p99 at 1,000 events/s and cancel "
     "p50/p99 from another process, beside in-process and naive polling followers.",
@@ -46,7 +50,33 @@ run as the figures they compare. Goals come from the issues; each line says whet
 """
 
 
+@contextlib.contextmanager
+def _postgres() -> Iterator[None]:
+    """RUNWIRE_BENCH_POSTGRES_URL for the benchmarks: the caller's, or a temporary .ci/postgres server."""
+    script = HERE.parent / ".ci" / "postgres"
+    if os.environ.get("RUNWIRE_BENCH_POSTGRES_URL") or not script.exists():
+        yield
+        return
+    started = subprocess.run([str(script), "start"], capture_output=True, text=True, timeout=120, check=False)
+    if started.returncode != 0:
+        print(f"no PostgreSQL for the benchmarks ({started.stderr.strip()[-300:]}): its rows are left out")
+        yield
+        return
+    env = dict(line.removeprefix("export ").split("=", 1) for line in started.stdout.split("\n") if "=" in line)
+    os.environ["RUNWIRE_BENCH_POSTGRES_URL"] = env["RUNWIRE_TEST_POSTGRES_URL"]
+    try:
+        yield
+    finally:
+        del os.environ["RUNWIRE_BENCH_POSTGRES_URL"]
+        subprocess.run([str(script), "stop"], env={**os.environ, **env}, timeout=60, check=False)
+
+
 def main(names: list[str]) -> None:
+    with _postgres():
+        _run(names)
+
+
+def _run(names: list[str]) -> None:
     repeats = os.environ.get("RUNWIRE_BENCH_REPEATS", "5")
     sections = _existing_sections()
     for name in names or list(BENCHMARKS):

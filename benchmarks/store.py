@@ -10,10 +10,14 @@ Every variant floods one sync run with N ``text.delta`` events and reads them wi
   store_full    the same with durability="full" (fsync per commit; group commit shares it)
   commit_floor  no runtime: SqliteRunStore(durability="full"), append ONE event then flush,
                 N_FLOOR times: what a commit per event would cost, for contrast
+  postgres      RunSystem(store="postgresql://...") on a fresh schema of the server at
+                RUNWIRE_BENCH_POSTGRES_URL (synchronous_commit=on: every commit on the server's
+                disk; same machine, over TCP loopback); left out when the variable is unset
+                (benchmarks/run_all.py starts a throw-away server with .ci/postgres then)
 
 The file lives in a temporary directory on the same disk as the system's temp dir. Repeats are
 interleaved (memory, store, store_full, floor, memory, ...) so load changes hit every variant.
-Usage: python benchmarks/store.py [--json]   (RUNWIRE_BENCH_N, RUNWIRE_BENCH_REPEATS)
+Usage: python benchmarks/store.py [--json]   (RUNWIRE_BENCH_N, RUNWIRE_BENCH_REPEATS, RUNWIRE_BENCH_POSTGRES_URL)
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from _common import REPEATS, fmt, main_one, median_of, run_isolated
 
 N = int(os.environ.get("RUNWIRE_BENCH_N", "100000"))
 N_FLOOR = int(os.environ.get("RUNWIRE_BENCH_N_FLOOR", "300"))
+POSTGRES_URL = os.environ.get("RUNWIRE_BENCH_POSTGRES_URL", "")
 
 
 def _flood(ctx: Any) -> None:
@@ -99,19 +104,37 @@ def bench_commit_floor() -> dict[str, float]:
     return {"delivered_per_s": N_FLOOR / dt, "durable_per_s": N_FLOOR / dt}
 
 
+def bench_postgres() -> dict[str, float]:
+    import uuid
+
+    import psycopg
+
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    sep = "&" if "?" in POSTGRES_URL else "?"
+    try:
+        return _through_system(f"{POSTGRES_URL}{sep}schema={schema}")
+    finally:
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
 BENCHES = {
     "memory": bench_memory,
     "store": bench_store,
     "store_full": bench_store_full,
     "commit_floor": bench_commit_floor,
+    "postgres": bench_postgres,
 }
 
 
 def main() -> dict[str, Any]:
     results: dict[str, Any] = {"N": N, "N_floor": N_FLOOR, "repeats": REPEATS}
-    every: dict[str, list[dict[str, Any]]] = {name: [] for name in BENCHES}
+    names = [name for name in BENCHES if name != "postgres" or POSTGRES_URL]
+    if not POSTGRES_URL:
+        print("postgres: left out (RUNWIRE_BENCH_POSTGRES_URL is unset)")
+    every: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
     for _ in range(REPEATS):  # interleaved, so a load change on the machine hits every variant alike
-        for name in BENCHES:
+        for name in names:
             every[name] += run_isolated(__file__, name, repeats=1)
     for name, runs in every.items():
         for key in ("delivered_per_s", "durable_per_s"):
@@ -121,7 +144,8 @@ def main() -> dict[str, Any]:
             f"{name:13s} delivered {fmt(results[f'{name}.delivered_per_s'])} events/s, "
             f"durable {fmt(results[f'{name}.durable_per_s'])} events/s   (durable runs {spread})"
         )
-    for name, goal in (("store", 0.5), ("store_full", None), ("commit_floor", None)):
+    ratios = [("store", 0.5), ("store_full", None), ("commit_floor", None), ("postgres", 0.3)]
+    for name, goal in (pair for pair in ratios if pair[0] in every):
         # the median of per-repeat ratios: each pair ran back to back, under the same load
         pairs = [r["durable_per_s"] / m["durable_per_s"] for r, m in zip(every[name], every["memory"], strict=True)]
         ratio = statistics.median(pairs)

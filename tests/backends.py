@@ -1,13 +1,15 @@
 """The back-ends the guarantee suite runs on: every store and executor must keep the same promises.
 
-``system_factory`` is parametrised over (store, executor) pairs: no store, a SQLite file, the toy
-in-memory store of docs/extending.md, each with the local executor, and the toy thread-per-run
-executor without a store (not the full cross product: the store and the executor are independent
-seams, and each pair costs a pass of the suite), and the Ray executor on the session's local
-cluster (tests/ray_cluster.py) without a store: ``none-ray``. A test whose pipeline shares
-in-process objects with the test (a ``threading.Event`` it waits on, a list it appends to) cannot
-run on Ray: it is marked ``@pytest.mark.in_process`` and skipped there (docs/scale-out.md).
-A guarantee test takes it through a module-level ``system`` fixture::
+``system_factory`` is parametrised over (store, executor) pairs: no store, a SQLite file, a
+PostgreSQL schema of its own on the test server (``RUNWIRE_TEST_POSTGRES_URL``; skipped locally
+without it, a failure in CI), the toy in-memory store of docs/extending.md, each with the local
+executor, and the toy thread-per-run executor without a store (not the full cross product: the
+store and the executor are independent seams, and each pair costs a pass of the suite), and the
+Ray executor on the session's local cluster (tests/ray_cluster.py) without a store: ``none-ray``.
+A test whose pipeline shares in-process objects with the test (a ``threading.Event`` it waits
+on, a list it appends to) cannot run on Ray: it is marked ``@pytest.mark.in_process`` and
+skipped there (docs/scale-out.md). A guarantee test takes it through a module-level ``system``
+fixture::
 
     @pytest.fixture
     def system(backend_system: RunSystem) -> RunSystem:
@@ -28,14 +30,23 @@ from runwire.actors import RunSystem
 from runwire.actors.ext import Executor
 
 from .extensions.toys import MemoryStore, ThreadExecutor
+from .store.pg_server import fresh_schema, schema_url
 
 STORES: dict[str, Callable[[Path], object | None]] = {
     "none": lambda tmp: None,
     "sqlite": lambda tmp: tmp / "runs.db",
+    "postgresql": lambda tmp: schema_url(fresh_schema()),
     "toy": lambda tmp: MemoryStore(),
 }
 EXECUTORS: dict[str, Callable[[], str | Executor]] = {"local": lambda: "local", "toy": ThreadExecutor}
-BACKENDS = [("none", "local"), ("sqlite", "local"), ("toy", "local"), ("none", "toy"), ("none", "ray")]
+BACKENDS = [
+    ("none", "local"),
+    ("sqlite", "local"),
+    ("postgresql", "local"),
+    ("toy", "local"),
+    ("none", "toy"),
+    ("none", "ray"),
+]
 DURABLE = [name for name in STORES if name != "none"]
 """The stores that persist: the stored-read suite (tests/test_stored_reads.py) runs on each of them.
 A new back-end is one entry in ``STORES`` (a factory of the value ``RunSystem(store=...)`` takes,

@@ -11,7 +11,7 @@ import runwire
 
 from ._demo import demo_pipeline
 from ._live import exit_code, follow
-from ._runs import DataDir, NoStore, open_system
+from ._runs import DataDir, NoStore, StoreUrl, open_system
 
 app = typer.Typer(
     name="runwire",
@@ -46,10 +46,11 @@ def demo(
         bool, typer.Option("--json", help="Print every event as one JSON line on stdout, and nothing else.")
     ] = False,
     data_dir: DataDir = None,
+    store_url: StoreUrl = None,
     no_store: NoStore = False,
 ) -> None:
     """Run a small built-in pipeline with live progress (exit 0 completed, 1 failed, 130 cancelled)."""
-    with open_system(data_dir, no_store) as system:
+    with open_system(data_dir, no_store, store=store_url) as system:
         handle = system.start(demo_pipeline, {"steps": steps, "delay": delay}, name="demo")
         terminal = follow(handle, as_json=json_lines)
     raise typer.Exit(exit_code(terminal))

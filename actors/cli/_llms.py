@@ -12,7 +12,7 @@ from pydantic import JsonValue
 
 from ._executors import ExecutorOption, RayAddress
 from ._live import exit_code, follow
-from ._runs import DataDir, NoStore, open_system
+from ._runs import DataDir, NoStore, StoreUrl, open_system
 
 __all__ = ["register"]
 
@@ -99,6 +99,7 @@ def llms_txt(
         int, typer.Option("--lm-concurrency", min=1, metavar="N", help="LM calls in flight at once (with --lm).")
     ] = 8,
     data_dir: DataDir = None,
+    store_url: StoreUrl = None,
     no_store: NoStore = False,
     executor: ExecutorOption = "local",
     ray_address: RayAddress = None,
@@ -140,7 +141,7 @@ def llms_txt(
             pipeline = lm_pipeline(lm, lm_base_url, concurrency=lm_concurrency)
         except (ImportError, ValueError) as exc:
             fail_usage(str(exc))
-    with open_system(data_dir, no_store, executor, ray_address) as system:
+    with open_system(data_dir, no_store, executor, ray_address, store=store_url) as system:
         handle = system.start(pipeline, inputs, name="llms-txt")
         terminal = follow(handle, as_json=json_lines)
     if terminal.type == "run.failed" and terminal.error_type in _INPUT_ERRORS:

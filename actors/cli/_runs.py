@@ -7,7 +7,10 @@ cancelled by ``cancel``: the store wakes on the owning process's notices (a loca
 owner, docs/scale-out.md), never by polling, and an owner that dies meanwhile has its run
 closed with ``run.failed``, which the follower prints as the last event.
 
-Also the options ``--data-dir`` / ``--no-store`` that the commands which start runs share.
+Also the options ``--data-dir`` / ``--store`` / ``--no-store`` that the commands which start
+runs share. ``--store`` takes a file path or a URL (``postgresql://user@host/db``): the back-end
+is the one the URL's scheme names (the ``runwire.stores`` entry points), opened before any work
+starts; a store that cannot be opened (refused connection, bad password) is one line, exit 1.
 """
 
 from __future__ import annotations
@@ -24,12 +27,13 @@ from typing import Annotated, Any, NoReturn, cast
 import typer
 
 from runwire.actors import RunSystem, RunTimeoutError
+from runwire.actors.ext import open_store, store_scheme
 from runwire.protocol import RunEvent, parse_event
 
 from ..store import RUN_STATES, RunRecord, RunState, SqliteRunStore, StoreError, resolve_db_path
 from ._executors import executor_errors, executor_spec
 
-__all__ = ["DataDir", "NoStore", "open_system", "register"]
+__all__ = ["DataDir", "NoStore", "StoreUrl", "open_system", "register", "store_target"]
 
 DataDir = Annotated[
     Path | None,
@@ -37,6 +41,15 @@ DataDir = Annotated[
         "--data-dir",
         envvar="RUNWIRE_DATA_DIR",
         help="Where the run store lives (runs.sqlite3). Default: the platform's user data dir.",
+    ),
+]
+StoreUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--store",
+        envvar="RUNWIRE_STORE",
+        help="The run store: a file path, or a URL such as postgresql://user@host:5432/db (shared by "
+        "processes and machines). Default: runs.sqlite3 in --data-dir.",
     ),
 ]
 NoStore = Annotated[bool, typer.Option("--no-store", help="Do not persist this run in the run store.")]
@@ -61,19 +74,47 @@ def _die(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
+def _is_url(store: str | None) -> bool:
+    return store is not None and store_scheme(store) != "sqlite"
+
+
+def store_target(data_dir: Path | None, store: str | None = None) -> str | Path:
+    """What ``RunSystem(store=...)`` gets: the ``--store`` URL, else the SQLite file's path."""
+    if store is not None and _is_url(store):
+        return store
+    path = None if store is None else (store.removeprefix("sqlite://") or None)
+    return resolve_db_path(path, data_dir)
+
+
+def _where(data_dir: Path | None, store: str | None) -> str:
+    """The store as messages name it (a URL without its password)."""
+    target = store_target(data_dir, store)
+    if isinstance(target, Path):
+        return str(target)
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(target)
+    netloc = parts.netloc if parts.password is None else parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return f"{parts.scheme}://{netloc}{parts.path}"
+
+
 @contextlib.contextmanager
 def open_system(
-    data_dir: Path | None, no_store: bool, executor: str = "local", ray_address: str | None = None
+    data_dir: Path | None,
+    no_store: bool,
+    executor: str = "local",
+    ray_address: str | None = None,
+    store: str | None = None,
 ) -> Iterator[RunSystem]:
-    """A RunSystem for a command that starts runs: persisting to the store unless ``no_store``,
-    executing where ``--executor`` says."""
+    """A RunSystem for a command that starts runs: persisting to the store (``--store``, else the
+    data dir's file) unless ``no_store``, executing where ``--executor`` says."""
     try:
         spec = executor_spec(executor, ray_address)
     except ValueError as exc:
         _die(str(exc), 2)
     try:
-        system = RunSystem(store=None if no_store else resolve_db_path(None, data_dir), executor=spec)
-    except StoreError as exc:
+        system = RunSystem(store=None if no_store else store_target(data_dir, store), executor=spec)
+    except (StoreError, ImportError) as exc:
         _die(f"{exc} (use --no-store to run without the run store)")
     except executor_errors(executor) as exc:  # Ray missing, or its cluster unreachable
         _die(str(exc), 2)
@@ -82,9 +123,29 @@ def open_system(
 
 
 @contextlib.contextmanager
-def _store(data_dir: Path | None) -> Iterator[SqliteRunStore | None]:
+def _url_store(url: str) -> Iterator[Any]:
+    """The store at a URL, opened through its back-end's entry point (recovering dead owners' runs)."""
+    try:
+        bound = open_store(url, lambda run_id, message: None)  # starts no runs: nothing to fail
+    except (StoreError, ValueError, ImportError, TypeError) as exc:
+        _die(str(exc))
+    try:
+        yield bound.store
+    except StoreError as exc:
+        _die(str(exc))
+    finally:
+        with contextlib.suppress(StoreError):
+            bound.close()
+
+
+@contextlib.contextmanager
+def _store(data_dir: Path | None, url: str | None = None) -> Iterator[SqliteRunStore | None]:
     """The store to read (recovered), or None if there is no store file yet: reading creates nothing."""
-    path = resolve_db_path(None, data_dir)
+    if url is not None and _is_url(url):
+        with _url_store(url) as opened:
+            yield opened
+        return
+    path = Path(store_target(data_dir, url))
     if not path.exists():
         yield None
         return
@@ -106,10 +167,12 @@ def _store(data_dir: Path | None) -> Iterator[SqliteRunStore | None]:
             store.close()
 
 
-def _get(store: SqliteRunStore | None, run_id: str, data_dir: Path | None) -> tuple[SqliteRunStore, RunRecord]:
+def _get(
+    store: SqliteRunStore | None, run_id: str, data_dir: Path | None, url: str | None = None
+) -> tuple[SqliteRunStore, RunRecord]:
     rec = None if store is None else store.get_run(run_id)
     if store is None or rec is None:
-        _die(f"unknown run: {run_id} (not in {resolve_db_path(None, data_dir)})", 2)
+        _die(f"unknown run: {run_id} (not in {_where(data_dir, url)})", 2)
     return store, rec
 
 
@@ -177,6 +240,7 @@ def runs(
     limit: Annotated[int, typer.Option(min=1, help="At most this many runs, newest first.")] = 20,
     json_lines: Json = False,
     data_dir: DataDir = None,
+    store_url: StoreUrl = None,
     server: Server = None,
     token: Token = None,
 ) -> None:
@@ -188,19 +252,24 @@ def runs(
 
         remote_runs(server, token, state, limit, json_lines)
         return
-    with _store(data_dir) as store:
+    with _store(data_dir, store_url) as store:
         records = [] if store is None else store.list_runs(cast(RunState | None, state), None, limit)
     if json_lines:
         for rec in records:
             _print_json(_run_json(rec))
     elif not records:
-        sys.stderr.write(f"no runs in {resolve_db_path(None, data_dir)}\n")
+        sys.stderr.write(f"no runs in {_where(data_dir, store_url)}\n")
     else:
         _runs_table(records)
 
 
 def show(
-    run_id: RunId, json_lines: Json = False, data_dir: DataDir = None, server: Server = None, token: Token = None
+    run_id: RunId,
+    json_lines: Json = False,
+    data_dir: DataDir = None,
+    store_url: StoreUrl = None,
+    server: Server = None,
+    token: Token = None,
 ) -> None:
     """Show one run: its state, inputs and outcome, and for a loop its steps (child runs)."""
     if server is not None:
@@ -208,8 +277,8 @@ def show(
 
         remote_show(server, token, run_id, json_lines)
         return
-    with _store(data_dir) as opened:
-        store, rec = _get(opened, run_id, data_dir)
+    with _store(data_dir, store_url) as opened:
+        store, rec = _get(opened, run_id, data_dir, store_url)
         children = list(reversed(store.list_runs(parent_run_id=run_id, limit=100_000)))
     if json_lines:
         terminal = None if rec.terminal_json is None else json.loads(rec.terminal_json)
@@ -250,6 +319,7 @@ def events(
         bool, typer.Option("--json", help="Print each event as stored: one JSON line, byte for byte.")
     ] = False,
     data_dir: DataDir = None,
+    store_url: StoreUrl = None,
     server: Server = None,
     token: Token = None,
 ) -> None:
@@ -263,8 +333,8 @@ def events(
 
         remote_events(server, token, run_id, after, follow, json_lines)
         return
-    with _store(data_dir) as opened:
-        store, _ = _get(opened, run_id, data_dir)
+    with _store(data_dir, store_url) as opened:
+        store, _ = _get(opened, run_id, data_dir, store_url)
         cursor = after
         try:
             while True:
@@ -305,6 +375,7 @@ def cancel(
         float, typer.Option("--timeout", min=0.0, help="Seconds to wait for the owner's confirmation.")
     ] = 10.0,
     data_dir: DataDir = None,
+    store_url: StoreUrl = None,
     server: Server = None,
     token: Token = None,
 ) -> None:
@@ -314,8 +385,8 @@ def cancel(
 
         remote_cancel(server, token, run_id)
         return
-    with _store(data_dir) as opened:
-        store, rec = _get(opened, run_id, data_dir)
+    with _store(data_dir, store_url) as opened:
+        store, rec = _get(opened, run_id, data_dir, store_url)
         if rec.ended_at is not None:
             sys.stderr.write(f"run {run_id} already ended: {rec.state}\n")
             return
@@ -336,16 +407,17 @@ def gc(
         int | None, typer.Option("--keep-last", min=0, help="Keep only the N most recently ended finished runs.")
     ] = None,
     data_dir: DataDir = None,
+    store_url: StoreUrl = None,
 ) -> None:
     """Delete finished runs and their events (runs in flight are never deleted)."""
     if older_than is None and keep_last is None:
         _die("gc needs --older-than DAYS and/or --keep-last N", 2)
-    with _store(data_dir) as store:
+    with _store(data_dir, store_url) as store:
         if store is None:
             deleted = 0
         else:
             deleted = store.gc(None if older_than is None else timedelta(days=older_than), keep_last)
-    sys.stderr.write(f"deleted {deleted} finished run(s) from {resolve_db_path(None, data_dir)}\n")
+    sys.stderr.write(f"deleted {deleted} finished run(s) from {_where(data_dir, store_url)}\n")
 
 
 def register(app: typer.Typer) -> None:

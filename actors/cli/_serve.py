@@ -12,9 +12,9 @@ from typing import Annotated
 
 import typer
 
-from ..store import resolve_db_path
+from ..store import StoreError
 from ._executors import ExecutorOption, RayAddress, executor_errors, executor_spec
-from ._runs import DataDir, NoStore
+from ._runs import DataDir, NoStore, StoreUrl, store_target
 
 __all__ = ["register"]
 
@@ -47,6 +47,7 @@ def register(app: typer.Typer) -> None:
             list[str] | None, typer.Option(help="HTTP: another accepted Origin, e.g. 'https://app.example'.")
         ] = None,
         data_dir: DataDir = None,
+        store_url: StoreUrl = None,
         no_store: NoStore = False,
         executor: ExecutorOption = "local",
         ray_address: RayAddress = None,
@@ -69,7 +70,7 @@ def register(app: typer.Typer) -> None:
             sys.stderr.write(f"runwire serve: {exc}\n")
             raise typer.Exit(2) from None
         roots = [os.fspath(r) for r in root or []]
-        store = None if no_store else resolve_db_path(None, data_dir)  # runs outlive the server process
+        store = None if no_store else store_target(data_dir, store_url)  # runs outlive the server process
         try:
             if http:
                 serve_http(
@@ -87,3 +88,6 @@ def register(app: typer.Typer) -> None:
         except (PathError, *executor_errors(executor)) as exc:
             sys.stderr.write(f"runwire serve: {exc}\n")
             raise typer.Exit(2) from None
+        except StoreError as exc:  # e.g. --store URL: a refused connection or a bad password
+            sys.stderr.write(f"runwire serve: {exc} (use --no-store to serve without the run store)\n")
+            raise typer.Exit(1) from None

@@ -17,7 +17,7 @@ from ._api import (
     RunStore,
     WriteErrorListener,
 )
-from ._attach import open_system_store
+from ._attach import StoreBinding, open_system_store
 from ._errors import StoreClosedError, StoreError, StoreWriteError
 from ._paths import DB_FILENAME, ENV_DATA_DIR, resolve_data_dir, resolve_db_path
 from ._schema import CURRENT_VERSION as SCHEMA_VERSION
@@ -38,6 +38,7 @@ __all__ = [
     "RunStore",
     "SqliteRunStore",
     "StoreClosedError",
+    "StoreBinding",
     "StoreError",
     "StoreWriteError",
     "WriteErrorListener",

@@ -6,12 +6,13 @@ import sqlite3
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # test modules import store_helpers in any import mode
 
-from store_helpers import V1_SCHEMA, sample_events
+from store_helpers import V1_SCHEMA, open_location, sample_events
 
 from runwire.actors.store import SqliteRunStore
 from runwire.protocol import dump_event
@@ -64,3 +65,47 @@ def v1_db(db_path: Path) -> Path:
     conn.commit()
     conn.close()
     return db_path
+
+
+STORE_BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(params=STORE_BACKENDS)
+def store_backend(request: pytest.FixtureRequest) -> str:
+    """The back-end a back-end independent store test runs on (each test runs on both)."""
+    return str(request.param)
+
+
+@pytest.fixture
+def store_location(store_backend: str, db_path: Path) -> Iterator[str]:
+    """A fresh store location on the back-end: a SQLite file path, or the URL of a PostgreSQL
+    schema of its own on the CI server (dropped after the test)."""
+    if store_backend == "sqlite":
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        yield str(db_path)
+        return
+    from pg_server import drop_schema, fresh_schema, postgres_url, schema_url
+
+    schema = fresh_schema()
+    yield schema_url(schema)
+    drop_schema(postgres_url(), schema)
+
+
+@pytest.fixture
+def open_any_store(store_location: str) -> Iterator[Callable[..., Any]]:
+    """Open stores on ``store_location``; every one is closed after the test."""
+    opened: list[Any] = []
+
+    def _open(**kwargs: Any) -> Any:
+        store = open_location(store_location, **kwargs)
+        opened.append(store)
+        return store
+
+    yield _open
+    for store in opened:
+        store.close()
+
+
+@pytest.fixture
+def any_store(open_any_store: Callable[..., Any]) -> Any:
+    return open_any_store()

@@ -25,3 +25,27 @@ def postgres_url() -> str:
     if in_ci():
         pytest.fail(f"CI needs PostgreSQL: {reason}")
     pytest.skip(reason)
+
+
+def fresh_schema() -> str:
+    """A new, unused schema name: each test (or system) gets tables of its own on the CI server."""
+    import uuid
+
+    return f"t_{uuid.uuid4().hex[:20]}"
+
+
+def drop_schema(url: str, schema: str) -> None:
+    """Drop a test's schema and everything in it (best effort: the CI database is thrown away)."""
+    import psycopg
+
+    try:
+        with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    except psycopg.Error:
+        pass
+
+
+def schema_url(schema: str) -> str:
+    """The store URL of ``schema`` on the test server (skips or fails like ``postgres_url``)."""
+    url = postgres_url()
+    return f"{url}{'&' if '?' in url else '?'}schema={schema}"

@@ -1,5 +1,6 @@
 """Child process for the store tests (run as a script, never collected by pytest).
 
+``<db>`` is a SQLite path or a postgresql:// URL.
 ``kill <db> <run_id> <durability>``: write one run forever; after each flush print
 ``ack <seq>`` (every event up to seq is acknowledged). The test SIGKILLs it mid-run.
 ``write <db> <prefix> <runs> <events>``: print ``ready``, wait for a line on stdin, write
@@ -11,7 +12,8 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime, timedelta
 
-from runwire.actors.store import SqliteRunStore
+from store_helpers import open_location
+
 from runwire.protocol import RunCompleted, RunEvent, RunStarted, TextDelta
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -26,7 +28,7 @@ def make_event(run_id: str, seq: int) -> RunEvent:
 
 
 def kill_mode(db: str, run_id: str, durability: str) -> None:
-    store = SqliteRunStore(db, durability=durability)  # type: ignore[arg-type]
+    store = open_location(db, durability=durability)
     store.create_run(run_id, "child", {"n": 1}, parent_run_id="loop-1")
     seq = 0
     while True:
@@ -38,7 +40,7 @@ def kill_mode(db: str, run_id: str, durability: str) -> None:
 
 
 def write_mode(db: str, prefix: str, runs: int, events: int) -> None:
-    store = SqliteRunStore(db)
+    store = open_location(db)
     print("ready", flush=True)
     sys.stdin.readline()
     for r in range(runs):

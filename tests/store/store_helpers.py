@@ -6,6 +6,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from runwire.protocol import RunCompleted, RunEvent, RunProgress, RunStarted, TextDelta
 
@@ -56,3 +57,19 @@ def spawn_child(*args: str) -> subprocess.Popen[str]:
         text=True,
         bufsize=1,
     )
+
+
+def where(store: Any) -> str:
+    """How a store's errors name it: the file, or the URL without its password."""
+    return str(getattr(store, "url", store.path))
+
+
+def open_location(location: str, **kwargs: Any) -> Any:
+    """The store at a path (SQLite) or at a postgresql:// URL (the PostgreSQL store)."""
+    if location.startswith("postgresql://"):
+        from runwire.actors.postgres import PostgresRunStore
+
+        return PostgresRunStore(location, **kwargs)
+    from runwire.actors.store import SqliteRunStore
+
+    return SqliteRunStore(location, **kwargs)

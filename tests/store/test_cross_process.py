@@ -1,4 +1,5 @@
-"""Follow and cancel a run another live process owns on the same SQLite file (issue 15, part 1).
+"""Follow and cancel a run another live process owns on the same store (issue 15, parts 1 and 2):
+every test on a SQLite file and on a PostgreSQL schema (``store_backend``, tests/store/conftest.py).
 
 Real child processes (tests/store/system_child.py), real sockets, SIGKILL; every wait bounded.
 """
@@ -15,9 +16,10 @@ from pathlib import Path
 
 import anyio
 import pytest
+from store_helpers import open_location
 
 from runwire.actors import RunContext, RunSystem, RunTimeoutError
-from runwire.actors.store import SqliteRunStore, StoreError
+from runwire.actors.store import StoreError
 from runwire.protocol import TERMINAL_TYPES, RunEvent
 
 CHILD = Path(__file__).with_name("system_child.py")
@@ -26,8 +28,9 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="Unix sockets an
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Path:
-    return tmp_path / "runs.sqlite3"
+def db(store_location: str) -> str:
+    """The shared store: a SQLite file, or a PostgreSQL schema URL with a 3 s owner lease."""
+    return f"{store_location}&lease=3" if store_location.startswith("postgresql://") else store_location
 
 
 def _child(*args: str) -> subprocess.Popen[str]:
@@ -41,9 +44,9 @@ def _child(*args: str) -> subprocess.Popen[str]:
 
 
 @pytest.fixture
-def crashing(db: Path) -> Iterator[subprocess.Popen[str]]:
+def crashing(db: str) -> Iterator[subprocess.Popen[str]]:
     """A system in a child process whose run logs forever, until the test SIGKILLs it."""
-    child = _child("crash", str(db))
+    child = _child("crash", db)
     try:
         yield child
     finally:
@@ -61,7 +64,7 @@ def _first_ack(child: subprocess.Popen[str]) -> int:
 
 
 def test_a_follower_sees_every_event_once_in_order_then_the_kill_9_terminal(
-    db: Path, crashing: subprocess.Popen[str]
+    db: str, crashing: subprocess.Popen[str]
 ) -> None:
     acked = _first_ack(crashing)
     with RunSystem(store=db) as follower:  # the owner is alive: opening recovers nothing of it
@@ -81,13 +84,13 @@ def test_a_follower_sees_every_event_once_in_order_then_the_kill_9_terminal(
     assert terminal.type == "run.failed" and terminal.error_type == "ProcessExited"
     assert sum(e.type in TERMINAL_TYPES for e in seen) == 1
     assert waited == [terminal]  # the waiter got that terminal too, no hang
-    with SqliteRunStore(db) as store:  # and it is what the file holds
+    with open_location(db) as store:  # and it is what the file holds
         assert store.get_run("crash-run").terminal == terminal  # type: ignore[union-attr]
 
 
-def test_a_bare_store_waiting_on_a_killed_owner_recovers_its_run(db: Path, crashing: subprocess.Popen[str]) -> None:
+def test_a_bare_store_waiting_on_a_killed_owner_recovers_its_run(db: str, crashing: subprocess.Popen[str]) -> None:
     acked = _first_ack(crashing)
-    with SqliteRunStore(db) as store:
+    with open_location(db) as store:
         rec = store.get_run("crash-run")
         assert rec is not None and rec.ended_at is None
         last = store.read_events("crash-run", 0)[-1].seq
@@ -101,8 +104,8 @@ def test_a_bare_store_waiting_on_a_killed_owner_recovers_its_run(db: Path, crash
         store.request_cancel("crash-run", "too late", 5)  # ended: returns at once
 
 
-def _race(db: Path, n: int) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    child = _child("race", str(db), str(n))
+def _race(db: str, n: int) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    child = _child("race", db, str(n))
     assert child.stdout is not None and child.stdin is not None
     try:
         for _ in range(n):
@@ -118,7 +121,7 @@ def _race(db: Path, n: int) -> Iterator[tuple[subprocess.Popen[str], str]]:
             child.wait(30)
 
 
-def test_a_cancel_from_another_process_racing_completion_gives_exactly_one_terminal(db: Path) -> None:
+def test_a_cancel_from_another_process_racing_completion_gives_exactly_one_terminal(db: str) -> None:
     outcomes = set()
     with RunSystem(store=db) as other:
         for child, run_id in _race(db, 12):
@@ -136,7 +139,7 @@ def test_a_cancel_from_another_process_racing_completion_gives_exactly_one_termi
     assert outcomes <= {"run.cancelled", "run.completed"}
 
 
-def test_cancel_from_another_process_commits_run_cancelled_before_it_returns(db: Path) -> None:
+def test_cancel_from_another_process_commits_run_cancelled_before_it_returns(db: str) -> None:
     with RunSystem(store=db) as other:
         for child, run_id in _race(db, 1):
             assert child.stdin is not None and child.stdout is not None
@@ -149,8 +152,8 @@ def test_cancel_from_another_process_commits_run_cancelled_before_it_returns(db:
             assert child.stdout.readline().split() == ["end", "run.cancelled"]
 
 
-def test_cancel_of_a_run_no_system_serves_says_so_in_one_line(db: Path) -> None:
-    with SqliteRunStore(db) as owner, SqliteRunStore(db) as other:  # bare stores: no RunSystem
+def test_cancel_of_a_run_no_system_serves_says_so_in_one_line(db: str) -> None:
+    with open_location(db) as owner, open_location(db) as other:  # bare stores: no RunSystem
         owner.create_run("bare", "p")
         owner.flush(10)
         with pytest.raises(StoreError, match=r"cannot cancel run bare: owner pid \d+ on .*serves no cancel"):
@@ -162,8 +165,8 @@ def test_cancel_of_a_run_no_system_serves_says_so_in_one_line(db: Path) -> None:
             other.request_cancel("bare", "stop", None)  # type: ignore[arg-type]
 
 
-def test_a_cancel_the_owner_does_not_confirm_in_time_names_the_owner(db: Path) -> None:
-    with SqliteRunStore(db) as owner, SqliteRunStore(db) as other:
+def test_a_cancel_the_owner_does_not_confirm_in_time_names_the_owner(db: str) -> None:
+    with open_location(db) as owner, open_location(db) as other:
         owner.create_run("stuck", "p")
         owner.flush(10)
         asked = threading.Event()
@@ -177,7 +180,7 @@ def test_a_cancel_the_owner_does_not_confirm_in_time_names_the_owner(db: Path) -
 
 
 @pytest.mark.parametrize("backend", ["asyncio", "trio"])
-def test_async_follow_wait_and_on_terminal_of_another_owners_run(db: Path, backend: str) -> None:
+def test_async_follow_wait_and_on_terminal_of_another_owners_run(db: str, backend: str) -> None:
     release = threading.Event()
 
     def held(ctx: RunContext) -> str:
@@ -211,12 +214,12 @@ def test_async_follow_wait_and_on_terminal_of_another_owners_run(db: Path, backe
         assert ended.wait(30) and noticed == [waited] == [seen[-1]] == [run.wait(10)]
 
 
-def test_concurrent_waiters_on_one_run_all_wake_to_its_end(db: Path) -> None:
+def test_concurrent_waiters_on_one_run_all_wake_to_its_end(db: str) -> None:
     """Several threads of one follower wait on the same run as it ends: none misses the end
     (one that sees the end first must not unwatch the run under the others)."""
     from runwire.protocol import RunCompleted, RunLog, RunStarted
 
-    with SqliteRunStore(db) as owner, SqliteRunStore(db) as follower:
+    with open_location(db) as owner, open_location(db) as follower:
         for n in range(20):
             run_id = f"r{n}"
             owner.create_run(run_id, "p")

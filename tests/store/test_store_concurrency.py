@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
+import pytest
 from store_helpers import sample_events, spawn_child
 
 from runwire.actors.store import SqliteRunStore
 
 
+@pytest.fixture
+def open_store(open_any_store: Callable[..., SqliteRunStore]) -> Callable[..., SqliteRunStore]:
+    """Both tests on SQLite (one file) and PostgreSQL (one schema)."""
+    return open_any_store
+
+
 def test_two_processes_write_different_runs_to_one_file(
-    db_path: Path, open_store: Callable[..., SqliteRunStore]
+    store_location: str, open_store: Callable[..., SqliteRunStore]
 ) -> None:
     watcher = open_store()  # a third party: recovers nothing while both writers live
-    children = [spawn_child("write", str(db_path), prefix, "15", "150") for prefix in ("a", "b")]
+    children = [spawn_child("write", store_location, prefix, "15", "150") for prefix in ("a", "b")]
     for child in children:
         assert child.stdout is not None
         assert child.stdout.readline() == "ready\n"

@@ -21,27 +21,28 @@ def _finish(store: SqliteRunStore, run_id: str, ended: datetime, events: int = 3
     store.append(log)
 
 
-def test_gc_keep_last_and_older_than(store: SqliteRunStore) -> None:
+def test_gc_keep_last_and_older_than(any_store: SqliteRunStore) -> None:
+    """On SQLite and PostgreSQL."""
     now = datetime.now(UTC)
     for i in range(6):
-        _finish(store, f"old{i}", now - timedelta(days=10, minutes=i))
+        _finish(any_store, f"old{i}", now - timedelta(days=10, minutes=i))
     for i in range(3):
-        _finish(store, f"new{i}", now - timedelta(minutes=i))
-    store.create_run("live", "demo")
-    store.append(sample_events("live", 2, terminal=False))
-    store.create_run("ancient-live", "demo", created_at=now - timedelta(days=99))
-    store.flush(5)
+        _finish(any_store, f"new{i}", now - timedelta(minutes=i))
+    any_store.create_run("live", "demo")
+    any_store.append(sample_events("live", 2, terminal=False))
+    any_store.create_run("ancient-live", "demo", created_at=now - timedelta(days=99))
+    any_store.flush(5)
 
-    assert store.gc(older_than=timedelta(days=1), keep_last=8) == 1  # only old5 is both old and beyond 8
-    assert store.get_run("old5") is None
-    assert store.read_events("old5") == []
-    assert store.gc(older_than=timedelta(days=1)) == 5
-    assert store.gc(keep_last=1) == 2
-    assert sorted(r.run_id for r in store.list_runs()) == ["ancient-live", "live", "new0"]
-    assert store.gc(keep_last=0) == 1
+    assert any_store.gc(older_than=timedelta(days=1), keep_last=8) == 1  # only old5 is both old and beyond 8
+    assert any_store.get_run("old5") is None
+    assert any_store.read_events("old5") == []
+    assert any_store.gc(older_than=timedelta(days=1)) == 5
+    assert any_store.gc(keep_last=1) == 2
+    assert sorted(r.run_id for r in any_store.list_runs()) == ["ancient-live", "live", "new0"]
+    assert any_store.gc(keep_last=0) == 1
     # runs in flight are never deleted, however old
-    assert sorted(r.run_id for r in store.list_runs()) == ["ancient-live", "live"]
-    assert [r.seq for r in store.read_events_raw("live")] == [1, 2]
+    assert sorted(r.run_id for r in any_store.list_runs()) == ["ancient-live", "live"]
+    assert [r.seq for r in any_store.read_events_raw("live")] == [1, 2]
 
 
 def test_gc_deletes_in_chunks_of_bounded_size(store: SqliteRunStore) -> None:
@@ -65,16 +66,17 @@ def test_gc_deletes_in_chunks_of_bounded_size(store: SqliteRunStore) -> None:
     assert [r.run_id for r in store.list_runs(limit=1000)][-1] == "r1100"  # the oldest 1100 went
 
 
-def test_gc_behind_queued_writes_keeps_live_runs(store: SqliteRunStore) -> None:
+def test_gc_behind_queued_writes_keeps_live_runs(any_store: SqliteRunStore) -> None:
+    """On SQLite and PostgreSQL."""
     ended = datetime(2024, 1, 1, tzinfo=UTC)
     for i in range(1100):
-        _finish(store, f"r{i}", ended, events=2)
-    store.create_run("live", "demo")
-    store.append(sample_events("live", 50, terminal=False))
-    assert store.gc(keep_last=0) == 1100
-    store.flush(5)
-    assert [r.run_id for r in store.list_runs()] == ["live"]
-    assert len(store.read_events_raw("live")) == 50
+        _finish(any_store, f"r{i}", ended, events=2)
+    any_store.create_run("live", "demo")
+    any_store.append(sample_events("live", 50, terminal=False))
+    assert any_store.gc(keep_last=0) == 1100
+    any_store.flush(5)
+    assert [r.run_id for r in any_store.list_runs()] == ["live"]
+    assert len(any_store.read_events_raw("live")) == 50
 
 
 def _soak(store: SqliteRunStore, cycles: int) -> list[int]:

@@ -1,0 +1,266 @@
+"""The single writer thread: drains its queue, commits each drain once, reports outcomes.
+
+Every write of this store goes through one connection here, so a drain of N messages costs one
+transaction and one commit round trip (group commit), as in the SQLite store.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from typing import Any, Final
+
+from runwire.actors.store import CommitListener, StoreClosedError, StoreError, StoreWriteError, WriteErrorListener
+
+from ._batch import Append, BatchResult, CreateRun, SetState, WriteOp, apply_writes, op_run_ids
+from ._connect import Target, describe
+
+__all__ = ["MAX_DRAIN", "STOP", "Barrier", "Job", "Writer"]
+
+log = logging.getLogger("runwire.store.postgres")
+
+MAX_DRAIN: Final = 8192  # messages per transaction: bounds a commit's size and a flush's wait
+_WRITE_TYPES: Final = frozenset({CreateRun, Append, SetState})
+_KEEP_UNREPORTED: Final = 64
+
+
+class Barrier:
+    """A flush marker: set once every message queued before it has been committed or failed."""
+
+    __slots__ = ("done", "error")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.error: StoreError | None = None
+
+
+class Job:
+    """Maintenance (gc, recover) run on the writer between drains; ``step(conn, keys)`` does one
+    transaction's worth and returns True when finished (else it is queued again)."""
+
+    __slots__ = ("future", "step")
+
+    def __init__(self, step: Callable[[Any, dict[str, int]], bool]) -> None:
+        self.step = step
+        self.future: Future[None] = Future()
+
+
+class _Stop:
+    __slots__ = ()
+
+
+STOP: Final = _Stop()
+_Item = WriteOp | Barrier | Job | _Stop
+
+
+def _preview(run_ids: Sequence[str]) -> str:
+    shown = ", ".join(run_ids[:5])
+    return shown + (f" and {len(run_ids) - 5} more" if len(run_ids) > 5 else "")
+
+
+def _is_run_specific(exc: BaseException) -> bool:
+    """A broken constraint or bad value (one run's fault), not a lost connection or full disk."""
+    import psycopg
+
+    return isinstance(exc, psycopg.IntegrityError | psycopg.DataError)
+
+
+class Writer(threading.Thread):
+    """Owns the write connection; fed only through ``put``. ``reconnect`` opens a new one."""
+
+    def __init__(self, conn: Any, target: Target, owner: str, channel: str, reconnect: Callable[[], Any]) -> None:
+        super().__init__(name=f"runwire-pg-writer[{target.schema}]", daemon=True)
+        self.conn = conn
+        self.target = target
+        self.owner = owner
+        self.channel = channel
+        self._reconnect = reconnect
+        self.queue: queue.SimpleQueue[_Item] = queue.SimpleQueue()
+        self.keys: dict[str, int] = {}
+        self.commit_listeners: tuple[CommitListener, ...] = ()
+        self.error_listeners: tuple[WriteErrorListener, ...] = ()
+        self._unreported: list[StoreWriteError] = []
+        self._unreported_count = 0
+
+    def put(self, item: _Item) -> None:
+        self.queue.put(item)
+
+    def run(self) -> None:
+        try:
+            self._loop()
+        finally:
+            self._shutdown()
+
+    def _loop(self) -> None:
+        get, get_nowait = self.queue.get, self.queue.get_nowait
+        while True:
+            item = get()
+            writes: list[WriteOp] = []
+            barriers: list[Barrier] = []
+            tail: Job | _Stop | None = None
+            for _ in range(MAX_DRAIN):
+                if type(item) in _WRITE_TYPES:
+                    writes.append(item)  # type: ignore[arg-type]
+                elif isinstance(item, Barrier):
+                    barriers.append(item)
+                else:
+                    tail = item  # type: ignore[assignment]
+                    break
+                try:
+                    item = get_nowait()
+                except queue.Empty:
+                    break
+            if writes:
+                self._commit(writes)
+            self._release(barriers)
+            if isinstance(tail, Job):
+                self._run_job(tail)
+            elif tail is not None:
+                return
+
+    # -- commits ---------------------------------------------------------------------------
+    def _connection(self) -> Any:
+        if self.conn.closed or self.conn.broken:
+            self.keys.clear()
+            self.conn = self._reconnect()  # raises (a StoreError) while the server is unreachable
+        return self.conn
+
+    def _transaction(self, ops: Sequence[WriteOp]) -> BatchResult:
+        conn = self._connection()
+        with conn.transaction(), conn.cursor() as cur:
+            return apply_writes(cur, ops, self.keys, self.owner, self.channel)
+
+    def _commit(self, ops: Sequence[WriteOp]) -> None:
+        try:
+            result = self._transaction(ops)
+        except Exception as exc:
+            self.keys.clear()  # the cache may name rows the rollback removed
+            run_ids = list(dict.fromkeys(rid for op in ops for rid in op_run_ids(op)))
+            if not _is_run_specific(exc) or len(run_ids) <= 1:
+                self._record_runs(ops)
+                self._fail(run_ids, exc)
+                return
+            self._commit_per_run(ops)  # a constraint broken by one run: isolate it
+            return
+        self._done(result)
+
+    def _record_runs(self, ops: Sequence[WriteOp]) -> None:
+        """After a failed drain, still record its new runs (small rows) so they can be marked failed."""
+        creates = [op for op in ops if isinstance(op, CreateRun)]
+        if not creates or len(creates) == len(ops):
+            return
+        try:
+            self._done(self._transaction(creates))
+        except Exception as exc:
+            self.keys.clear()
+            log.debug("could not record the runs of a failed drain either: %s", exc)
+
+    def _commit_per_run(self, ops: Sequence[WriteOp]) -> None:
+        groups: dict[str, list[WriteOp]] = {}
+        for op in ops:
+            if isinstance(op, Append):
+                per_run: dict[str, list[int]] = {}
+                for i, ev in enumerate(op.events):
+                    per_run.setdefault(ev.run_id, []).append(i)
+                for rid, idx in per_run.items():
+                    enc = None if op.encoded is None else [op.encoded[i] for i in idx]
+                    groups.setdefault(rid, []).append(Append([op.events[i] for i in idx], enc))
+            else:
+                groups.setdefault(op.run_id, []).append(op)
+        for rid, group in groups.items():
+            try:
+                result = self._transaction(group)
+            except Exception as exc:
+                self.keys.clear()
+                self._fail([rid], exc)
+            else:
+                self._done(result)
+
+    def _done(self, result: BatchResult) -> None:
+        for rid, reasons in result.rejected.items():
+            self._report(StoreWriteError(f"run {rid}: {'; '.join(reasons)}", self.target.shown, [rid]))
+        if result.acks:
+            for listener in self.commit_listeners:
+                self._call(listener, result.acks)
+
+    def _fail(self, run_ids: list[str], exc: BaseException) -> None:
+        cause = exc.message if isinstance(exc, StoreError) else describe(exc, self.target)
+        err = StoreWriteError(
+            f"writes of run {_preview(run_ids)} were not committed: {cause}", self.target.shown, run_ids
+        )
+        err.__cause__ = exc
+        self._report(err)
+
+    def _report(self, err: StoreWriteError) -> None:
+        self._unreported_count += 1
+        if len(self._unreported) < _KEEP_UNREPORTED:
+            self._unreported.append(err)
+        if not self.error_listeners:
+            log.error("%s", err)
+        for listener in self.error_listeners:
+            self._call(listener, err.run_ids, err)
+
+    @staticmethod
+    def _call(listener: Callable[..., object], *args: object) -> None:
+        try:
+            listener(*args)
+        except Exception:  # a listener's bug must not stop the writer
+            log.exception("store listener %r raised", listener)
+
+    def _release(self, barriers: list[Barrier]) -> None:
+        if not barriers:
+            return
+        failures, count = self._unreported, self._unreported_count
+        self._unreported, self._unreported_count = [], 0
+        error = _combine(failures, count, self.target.shown) if failures else None
+        for barrier in barriers:
+            barrier.error = error
+            barrier.done.set()
+
+    # -- jobs and shutdown -----------------------------------------------------------------
+    def _run_job(self, job: Job) -> None:
+        try:
+            finished = job.step(self._connection(), self.keys)
+        except BaseException as exc:
+            self.keys.clear()
+            job.future.set_exception(exc)
+            return
+        if finished:
+            job.future.set_result(None)
+        else:
+            self.queue.put(job)
+
+    def _shutdown(self) -> None:
+        closed = StoreClosedError("the store was closed", self.target.shown)
+        while True:
+            try:
+                item = self.queue.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(item, Job):
+                item.future.set_exception(closed)
+            elif isinstance(item, Barrier):
+                item.error = closed
+                item.done.set()
+        try:
+            self.conn.close()
+        except Exception as exc:  # pragma: no cover - closing is best effort
+            log.warning("closing the writer connection: %s", exc)
+
+
+def _combine(failures: list[StoreWriteError], count: int, shown: str) -> StoreWriteError:
+    """One error for a flush: the failure itself, or a summary chaining the first one."""
+    if count == 1:
+        return failures[0]
+    run_ids = list(dict.fromkeys(rid for err in failures for rid in err.run_ids))
+    err = StoreWriteError(
+        f"{count} writes failed since the last flush (runs {_preview(run_ids)}"
+        f"{'' if count == len(failures) else ', and more'}); first: {failures[0].message}",
+        shown,
+        run_ids,
+    )
+    err.__cause__ = failures[0]
+    return err
