@@ -144,8 +144,8 @@ class RunStore(Protocol):
         """Call ``listener`` when writes fail; returns a function that removes it."""
         ...
 
-    def close(self) -> None:
-        """Commit what is queued, stop the writer, release the file."""
+    def close(self, timeout: float | None = None) -> None:
+        """Commit what is queued (waiting at most ``timeout`` s for the writer), stop it, let go."""
         ...
 
     # -- across processes (docs/scale-out.md): the writing process notifies, nobody polls ------

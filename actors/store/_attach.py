@@ -282,13 +282,8 @@ class StoreBinding:
         for remove in self._removers:
             remove()
         if self.owned:
-            from ._sqlite import SqliteRunStore
-
             try:
-                if isinstance(self.store, SqliteRunStore):  # what the system opens from a path
-                    self.store.close(timeout)
-                else:
-                    self.store.close()
+                self.store.close(timeout)
             except (StoreError, TimeoutError) as exc:
                 _log.warning("closing the run store: %s", exc)
 

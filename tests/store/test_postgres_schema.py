@@ -72,10 +72,11 @@ def test_concurrent_opens_of_a_new_schema_migrate_it_once(schema: str) -> None:
     stores: list[PostgresRunStore] = []
     errors: list[BaseException] = []
     lock = threading.Lock()
+    url = postgres_url()  # here, not in the threads: it skips the test without a server
 
     def open_one() -> None:
         try:
-            opened = PostgresRunStore(postgres_url(), schema=schema)
+            opened = PostgresRunStore(url, schema=schema)
         except BaseException as exc:
             errors.append(exc)
             return
