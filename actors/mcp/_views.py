@@ -18,6 +18,7 @@ __all__ = [
     "CancelOutcome",
     "EventJson",
     "EventsPage",
+    "FollowEnd",
     "RunList",
     "RunOutcome",
     "RunView",
@@ -117,6 +118,16 @@ class EventsPage(BaseModel):
     next_after_seq: int = Field(description="The seq of the last event returned (or after_seq): the next cursor.")
     done: bool = Field(description="True when the terminal event is at or before next_after_seq: nothing follows.")
     state: RunState | None = Field(default=None, description="The run's state when this page was read, if known.")
+
+
+class FollowEnd(BaseModel):
+    """Where a ``follow`` stream stopped: at the terminal (``done``), or at ``max_s`` with the cursor to go on from."""
+
+    run_id: str
+    next_after_seq: int = Field(description="The seq of the last event sent (or after_seq): the next cursor.")
+    done: bool = Field(description="True when the terminal event was sent (or was already before after_seq).")
+    state: RunState | None = Field(default=None, description="The run's state when the stream stopped.")
+    sent: int = Field(description="How many events this call sent as notifications.")
 
 
 class CancelOutcome(BaseModel):
