@@ -2,13 +2,15 @@
 
 The same pipeline runs behind both consumers, in the same process and repeat:
   mcp:    the SDK's Client over streamable HTTP (loopback) to a `runwire serve --http` equivalent
-          in its own process, reading with the events tool — cursor + wait_s, so a page returns
-          as soon as the bus pushes something (both eras: 2026-07-28 and 2025-11-25)
+          in its own process (both eras: 2026-07-28 and 2025-11-25), reading either with
+          start_and_follow (events as progress notifications on one request: "-follow") or with
+          the events tool (cursor + wait_s, a page as soon as the bus pushes something: "-events")
   inproc: ``async for event in handle.events()`` on the same RunSystem
 Both run in the same repeat: the in-process figure from this process, the MCP one through the
 server process. Two loads: a flood (N events as fast as the producer emits: events/s, and the delay each event
 waited from its emit ``ts`` to its arrival) and a paced stream (RATE events/s: delay p50/p99).
-Each figure is the median of REPEATS fresh processes (RUNWIRE_BENCH_REPEATS, default 5).
+Each figure is the median of REPEATS fresh processes (RUNWIRE_BENCH_REPEATS, default 5). The last
+lines check issue 18's goal: a paced stream's p99 delay over MCP < 10 ms.
 
 Usage: python benchmarks/mcp_stream.py [--json]
 """
