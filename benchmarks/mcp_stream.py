@@ -2,13 +2,15 @@
 
 The same pipeline runs behind both consumers, in the same process and repeat:
   mcp:    the SDK's Client over streamable HTTP (loopback) to a `runwire serve --http` equivalent
-          in its own process, reading with the events tool — cursor + wait_s, so a page returns
-          as soon as the bus pushes something (both eras: 2026-07-28 and 2025-11-25)
+          in its own process (both eras: 2026-07-28 and 2025-11-25), reading either with
+          start_and_follow (events as progress notifications on one request: "-follow") or with
+          the events tool (cursor + wait_s, a page as soon as the bus pushes something: "-events")
   inproc: ``async for event in handle.events()`` on the same RunSystem
 Both run in the same repeat: the in-process figure from this process, the MCP one through the
 server process. Two loads: a flood (N events as fast as the producer emits: events/s, and the delay each event
 waited from its emit ``ts`` to its arrival) and a paced stream (RATE events/s: delay p50/p99).
-Each figure is the median of REPEATS fresh processes (RUNWIRE_BENCH_REPEATS, default 5).
+Each figure is the median of REPEATS fresh processes (RUNWIRE_BENCH_REPEATS, default 5). The last
+lines check issue 18's goal: a paced stream's p99 delay over MCP < 10 ms.
 
 Usage: python benchmarks/mcp_stream.py [--json]
 """
@@ -33,6 +35,8 @@ FLOOD = int(os.environ.get("RUNWIRE_BENCH_MCP_EVENTS", "20000"))
 RATE = 200  # paced events/s: an LM token stream's order of magnitude
 PACED_S = 3.0
 MODES = ("auto", "legacy")  # 2026-07-28 and 2025-11-25
+READS = ("events", "follow")  # a page per request (cursor + wait_s), or one request streaming notifications
+GOAL_PACED_P99_MS = 10.0  # issue 18: a paced stream's delivery p99 over MCP
 
 
 def flood_pipeline(ctx: Any) -> int:
@@ -64,6 +68,29 @@ def _figures(delays: list[float], count: int, seconds: float) -> dict[str, float
         "p50_ms": statistics.median(ordered) * 1e3,
         "p99_ms": ordered[max(0, int(len(ordered) * 0.99) - 1)] * 1e3,
     }
+
+
+async def follow_run(client: Any, start: dict[str, Any], delays: list[float]) -> int:
+    """Start a run with start_and_follow and read it to its end: events arrive as progress notifications."""
+    seqs: list[int] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        now = time.time()
+        for line in (message or "").splitlines():
+            event = json.loads(line)
+            delays.append(now - _epoch(event["ts"]))
+            seqs.append(event["seq"])
+
+    tool, args = "start_and_follow", start
+    while True:
+        end = (await client.call_tool(tool, args, progress_callback=on_progress)).structured_content or {}
+        if end["done"]:
+            break
+        tool, args = "follow", {"run_id": end["run_id"], "after_seq": end["next_after_seq"]}
+    cursor = int(end["next_after_seq"])
+    if seqs != list(range(1, cursor + 1)):  # in order, gapless, nothing after the result
+        raise RuntimeError(f"follow delivered {len(seqs)} events out of order or with gaps (cursor {cursor})")
+    return cursor
 
 
 def _register() -> None:
@@ -107,11 +134,14 @@ def _run(load: str, consumer: str) -> dict[str, float]:
     pipeline = "bench-flood" if load == "flood" else "bench-paced"
     inputs = {"n": FLOOD} if load == "flood" else {}
 
-    async def via_mcp(url: str, mode: str) -> dict[str, float]:
+    async def via_mcp(url: str, mode: str, read: str) -> dict[str, float]:
         delays: list[float] = []
         async with Client(url, mode=mode) as client:
             await client.list_tools()  # warm: connection, schema cache
             t0 = time.time()
+            if read == "follow":
+                cursor = await follow_run(client, {"pipeline": pipeline, "inputs": inputs}, delays)
+                return _figures(delays, cursor, time.time() - t0)
             started = await client.call_tool("start_run", {"pipeline": pipeline, "inputs": inputs})
             run_id = (started.structured_content or {})["run_id"]
             cursor, done = 0, False
@@ -138,7 +168,8 @@ def _run(load: str, consumer: str) -> dict[str, float]:
             return anyio.run(in_process, system)
     proc, url = _server()
     try:
-        return anyio.run(via_mcp, url, consumer.split("-", 1)[1])
+        _, mode, read = consumer.split("-")
+        return anyio.run(via_mcp, url, mode, read)
     finally:
         proc.terminate()
         proc.wait(30)
@@ -147,7 +178,7 @@ def _run(load: str, consumer: str) -> dict[str, float]:
 BENCHES = {
     f"{load}:{consumer}": (lambda load=load, consumer=consumer: _run(load, consumer))
     for load in ("flood", "paced")
-    for consumer in ("inproc", *(f"mcp-{m}" for m in MODES))
+    for consumer in ("inproc", *(f"mcp-{m}-{r}" for r in READS for m in MODES))
 }
 
 
@@ -165,18 +196,23 @@ def main() -> None:
         print(json.dumps(results, indent=2))
         return
     print(f"MCP streaming vs in-process (median of {os.environ.get('RUNWIRE_BENCH_REPEATS', '5')} processes)")
-    print(f"{'load:consumer':<22}{'events/s':>12}{'p50 delay':>12}{'p99 delay':>12}")
+    print(f"{'load:consumer':<28}{'events/s':>12}{'p50 delay':>12}{'p99 delay':>12}")
     for name, r in results.items():
-        row = f"{name:<22}{fmt(r['events_per_s']):>12}{fmt(r['p50_ms'], ' ms'):>12}{fmt(r['p99_ms'], ' ms'):>12}"
+        row = f"{name:<28}{fmt(r['events_per_s']):>12}{fmt(r['p50_ms'], ' ms'):>12}{fmt(r['p99_ms'], ' ms'):>12}"
         print(row)
     for load in ("flood", "paced"):
         base = results[f"{load}:inproc"]
-        for mode in MODES:
-            mcp = results[f"{load}:mcp-{mode}"]
+        for consumer in (f"mcp-{m}-{r}" for r in READS for m in MODES):
+            mcp = results[f"{load}:{consumer}"]
             print(
-                f"{load}, mcp-{mode} vs in-process: events/s x{mcp['events_per_s'] / base['events_per_s']:.2f}, "
+                f"{load}, {consumer} vs in-process: events/s x{mcp['events_per_s'] / base['events_per_s']:.2f}, "
                 f"p99 delay x{mcp['p99_ms'] / base['p99_ms']:.1f}"
             )
+    for consumer in (f"mcp-{m}-{r}" for r in READS for m in MODES):
+        p99 = results[f"paced:{consumer}"]["p99_ms"]
+        verdict = "met" if p99 < GOAL_PACED_P99_MS else "NOT met"
+        goal = f"paced p99 < {GOAL_PACED_P99_MS:g} ms over MCP"
+        print(f"goal (issue 18): {goal}: {consumer} {fmt(p99, ' ms')} — {verdict}")
 
 
 if __name__ == "__main__":

@@ -21,11 +21,16 @@ LLMS_TXT = "llms-txt"
 
 
 def resolve_pipeline(name: str) -> Callable[..., Any]:
-    """The registered pipeline; ValueError naming the choices if ``name`` is not one."""
-    if name not in available():
+    """The registered pipeline; ValueError naming the choices if ``name`` is not one.
+
+    ``resolve`` first: listing the choices scans every installed distribution's entry points
+    (~9 ms per start_run when it was checked first); only an unknown name pays for that.
+    """
+    try:
+        return resolve(name)
+    except ValueError:
         shown = name if len(name) <= 80 else name[:80] + "..."
-        raise ValueError(f"unknown pipeline {shown!r}; available: {', '.join(available())}")
-    return resolve(name)
+        raise ValueError(f"unknown pipeline {shown!r}; available: {', '.join(available())}") from None
 
 
 def prepare_inputs(pipeline: str, inputs: Mapping[str, Any], roots: Roots) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from runwire.actors import RunHandle
 from runwire.actors.ext import pipelines as available
 from runwire.protocol import RunCompleted, RunEvent, RunFailed, RunState
 
+from ._follow import MAX_FOLLOW_S, check_follow, follow_run, stream_run
 from ._inputs import LLMS_TXT, prepare_inputs, resolve_pipeline
 from ._progress import relay_until_terminal
 from ._reader import MAX_LIMIT, MAX_WAIT_S, read_events
@@ -30,6 +31,7 @@ from ._state import ServerState, client_errors
 from ._views import (
     CancelOutcome,
     EventsPage,
+    FollowEnd,
     RunList,
     RunOutcome,
     RunView,
@@ -66,6 +68,9 @@ Inputs = Annotated[
 AfterSeq = Annotated[int, Field(ge=0, description="Cursor: return events with seq > after_seq (0 = from the start).")]
 Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT, description="At most this many events.")]
 WaitS = Annotated[float, Field(ge=0, le=MAX_WAIT_S, description="If none are there yet, wait up to this many seconds.")]
+FollowS = Annotated[
+    float, Field(gt=0, le=MAX_FOLLOW_S, description="Stop after this many seconds (the run goes on); call again.")
+]
 Reason = Annotated[str, Field(max_length=500, description="Recorded on the run.cancelled event.")]
 StateFilter = Annotated[RunState | None, Field(description="Only runs in this state.")]
 ListLimit = Annotated[int, Field(ge=1, le=500, description="At most this many runs, newest first.")]
@@ -159,6 +164,40 @@ def register_tools(server: MCPServer[Any], state: ServerState) -> None:
         """
         with client_errors():
             return await read_events(system, run_id, after_seq, limit, wait_s)
+
+    @_tool(server, _READ_ONLY)
+    async def follow(
+        run_id: RunId, ctx: Context[Any, Any], after_seq: AfterSeq = 0, max_s: FollowS = 300.0
+    ) -> FollowEnd:
+        """Stream a run's events as notifications/progress on this request, then return where it stopped.
+
+        Needs a progressToken (an SDK client: call_tool(..., progress_callback=...)). Each
+        notification's progress is the seq of its last event and its message holds the events,
+        one JSON object per line, in order and gapless: one event as it happens, or all that
+        were pending when the client is behind. Returns at the terminal (done) or after max_s;
+        then call again with after_seq = next_after_seq. Cancelling this call does not cancel
+        the run. The lowest-latency way to stream a run.
+        """
+        with client_errors():
+            return await follow_run(ctx, system, run_id, after_seq, max_s)
+
+    @_tool(server, ToolAnnotations(open_world_hint=True), f"\n\nPipelines: {', '.join(available())}.")
+    async def start_and_follow(
+        pipeline: PipelineName, ctx: Context[Any, Any], inputs: Inputs = None, max_s: FollowS = 300.0
+    ) -> FollowEnd:
+        """Start a run and stream its events on this request from the first one, as follow does.
+
+        The first notification holds run.started, which names the run_id. The run does not
+        belong to this request: cancelling the call or losing the connection ends only the
+        stream; follow on with follow(run_id, after_seq) or the events tool.
+        """
+        with client_errors():
+            check_follow(ctx, 0, max_s)
+            func = resolve_pipeline(pipeline)
+            handle = system.start(func, prepare_inputs(pipeline, inputs or {}, state.roots), name=pipeline)
+        hub.track(handle)
+        with client_errors():
+            return await stream_run(ctx, system, handle, 0, max_s, "running")
 
     @_tool(server, ToolAnnotations(destructive_hint=True, idempotent_hint=True, open_world_hint=False))
     async def cancel_run(run_id: RunId, reason: Reason = "cancelled by an MCP client") -> CancelOutcome:

@@ -15,7 +15,17 @@ from .mcp_helpers import assert_gapless, follow, read_on_signals, structured, su
 
 pytestmark = pytest.mark.anyio
 
-TOOLS = {"llms_txt", "run_and_wait", "start_run", "get_run", "list_runs", "events", "cancel_run"}
+TOOLS = {
+    "llms_txt",
+    "run_and_wait",
+    "start_run",
+    "start_and_follow",
+    "get_run",
+    "list_runs",
+    "events",
+    "follow",
+    "cancel_run",
+}
 LONG_DEMO = {"pipeline": "demo", "inputs": {"steps": 100_000, "delay": 0.01}}
 
 
