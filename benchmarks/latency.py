@@ -4,8 +4,9 @@ Three variants, the same paced producer and the same asyncio consumer:
   floor: raw thread -> loop bridge (deque + one call_soon_threadsafe per parked consumer)
   bare pykka: worker -> outbox -> one pykka actor -> the same bridge (no runwire logic)
   runwire: ctx.delta -> RunSystem -> handle.events() (async for)
-Goals (issue 18): runwire p99 < 0.4 ms and p50 <= 1.2x bare pykka's p50. RUNWIRE_BENCH_LATENCY_S sets the duration (default 10 s). Each
-variant is measured in steady state: a 1 s warm-up run in the same process comes first.
+Goals (issue 18): runwire p99 < 0.4 ms and p50 <= 1.2x bare pykka's p50.
+RUNWIRE_BENCH_LATENCY_S sets the duration (default 10 s). Each variant
+is measured in steady state: a 1 s warm-up run in the same process comes first.
 
 Usage: python benchmarks/latency.py [--json]
 """
