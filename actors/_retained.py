@@ -59,6 +59,9 @@ class _DeltaColumns:
         return self.ts[start:], self.fields[start:], artifacts, firsts
 
 
+_NO_COLUMNS = _DeltaColumns(0)  # stands in for a batch without a delta: never appended to
+
+
 class RetainedLog:
     """Events ``base+1 .. last_seq`` of one run; ``append`` stamps each event's ``seq``."""
 
@@ -94,13 +97,27 @@ class RetainedLog:
 
     def append(self, events: list[RunEvent], encode_all: bool = False) -> list[bytes] | None:
         """Stamp each event's ``seq`` and keep it. With ``encode_all`` (a store subscribes) every
-        event's JSON is returned, dumped once: a non-delta's is also what the log keeps."""
-        entries, sizes, columns = self._entries, self._sizes, self._columns
+        event's JSON is returned, dumped once: a non-delta's is also what the log keeps.
+
+        The hot loop of the bus (~one per event streamed): list methods bound once per batch, a
+        delta's size from its string lengths (see the module's docstring)."""
+        entries, sizes = self._entries, self._sizes
+        columns = self._columns
+        if columns is None:
+            for event in events:
+                if type(event) is TextDelta:
+                    columns = self._columns = _DeltaColumns(len(entries))
+                    break
         run_id, parent, step = self._run_id, self._parent, self._step
         seq = self.base + len(entries)
         digits, bound = self._digits, self._bound  # len(str(seq)), kept without a str per event
         encoded: list[bytes] | None = [] if encode_all else None
         total = self.size
+        envelope = self._envelope
+        add_entry, add_size = entries.append, sizes.append
+        kept = columns is not None  # a delta seen: every entry has a ts and field slot from now on
+        cols = columns if columns is not None else _NO_COLUMNS  # none: no delta in this batch
+        add_ts, add_field = cols.ts.append, cols.fields.append
         for event in events:
             seq += 1
             if seq >= bound:
@@ -113,38 +130,32 @@ class RetainedLog:
                 and d["parent_run_id"] == parent
                 and d["step"] == step  # a delta of this run's own identity: kept as values
             ):
-                text, field, artifact_id = d["text"], d["field"], d["artifact_id"]
-                first_seq, ts = d["first_seq"], d["ts"]
-                size = (
-                    (self._envelope or self._make_envelope(event))
-                    + digits
-                    + len(field)  # a string's JSON size for ASCII text without escapes
-                    + len(text)
-                    + (-7 if ts.microsecond == 0 else 0)  # no '.ffffff' in the timestamp
-                )
-                if columns is None:
-                    columns = self._columns = _DeltaColumns(len(entries))
-                entries.append(text)
-                columns.ts.append(ts)
-                columns.fields.append(field)
-                if artifact_id is not None:
-                    columns.artifacts[seq] = artifact_id
-                    size += len(artifact_id) - 2  # '"id"' instead of 'null'
-                if first_seq is not None:
-                    columns.firsts[seq] = first_seq
-                    size += len(str(first_seq)) - 4
+                text, field, ts = d["text"], d["field"], d["ts"]
+                if not envelope:
+                    envelope = self._make_envelope(event)
+                # a string's JSON size for ASCII text without escapes; no '.ffffff' at 0 µs
+                size = envelope + digits + len(field) + len(text) - (7 if ts.microsecond == 0 else 0)
+                add_entry(text)
+                add_ts(ts)
+                add_field(field)
+                if d["artifact_id"] is not None:
+                    cols.artifacts[seq] = d["artifact_id"]
+                    size += len(d["artifact_id"]) - 2  # '"id"' instead of 'null'
+                if d["first_seq"] is not None:
+                    cols.firsts[seq] = d["first_seq"]
+                    size += len(str(d["first_seq"])) - 4
                 if encoded is not None:
                     encoded.append(_dump(event))
             else:
                 data = _dump(event)
                 size = len(data)
-                entries.append(data)
-                if columns is not None:
-                    columns.ts.append(None)
-                    columns.fields.append(None)
+                add_entry(data)
+                if kept:
+                    add_ts(None)
+                    add_field(None)
                 if encoded is not None:
                     encoded.append(data)
-            sizes.append(size)
+            add_size(size)
             total += size
         self.size = total
         self._digits, self._bound = digits, bound
