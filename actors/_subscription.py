@@ -21,6 +21,7 @@ from runwire.protocol import RunEvent
 from ._checks import POLICIES, check_buffer, check_cursor, check_policy, check_timeout
 from ._coalesce import coalesce
 from ._doorbell import Doorbell as _Doorbell
+from ._doorbell import Waiter as _Waiter
 from ._doorbell import doorbell_for_current_loop as _doorbell_for_current_loop
 from ._doorbell import loop_waker
 from ._errors import RunTimeoutError, SubscriberTooSlowError, UnknownRunError
@@ -215,7 +216,7 @@ class AsyncSink(Sink):
     ) -> None:
         super().__init__(limit, policy)
         self._bell = wake if isinstance(wake, _Doorbell) else _Doorbell(wake)  # "run this soon on its loop"
-        self._event: anyio.Event | None = None
+        self._event: _Waiter | None = None
 
     @classmethod
     def for_current_loop(cls, limit: int | None = None, policy: Policy = "coalesce") -> AsyncSink:
@@ -258,8 +259,11 @@ class AsyncSink(Sink):
                     if self._error is not None:
                         raise self._error
                     return None
-                event = self._event = anyio.Event()
-            await event.wait()
+                event = self._event = self._bell.waiter()
+            if isinstance(event, anyio.Event):
+                await event.wait()
+            else:
+                await event  # this loop's future: set by the doorbell's round on this loop
         self._resume(resume)
         return _expand(items, first)
 
