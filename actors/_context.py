@@ -191,4 +191,5 @@ class RunContext:
     def report_finish_reason(self, reason: str) -> None:
         """Record the provider's finish_reason (e.g. 'length'); it never ends the run by itself."""
         check_text(reason, "reason")
+        self._record.finish_reason = reason or None  # read by whichever terminal is decided next
         self._record.to_completion(Signal(self.run_id, "provider_finish", reason=reason))

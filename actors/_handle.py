@@ -13,6 +13,7 @@ from pydantic import JsonValue
 from runwire.protocol import RunEvent
 
 from ._checks import check_result, check_text, check_timeout
+from ._completion import decide_cancel
 from ._errors import RunTimeoutError, RunwireError
 from ._live_run import LiveRun
 from ._messages import Signal
@@ -83,9 +84,11 @@ class RunHandle:
         if hook is not None and not rec.terminal.done() and hook(reason):
             return self.wait(timeout)  # e.g. a loop: its running step is cancelled first
         if not rec.terminal.done():
-            rec.cancel_requested.set()
+            rec.cancel_requested.set()  # first: a Start or Settle that sees it leaves the run to us
             rec.outbox.wake()  # a worker waiting on backpressure re-checks cancellation now
-            rec.to_completion(Signal(self.run_id, "cancel", reason=reason))
+            if not decide_cancel(rec, self._system._shards[rec.shard], reason):
+                # another terminal was decided first: the CompletionActor counts this one as late
+                rec.to_completion(Signal(self.run_id, "cancel", reason=reason))
         return self.wait(timeout)
 
     def set_cancel_hook(self, hook: CancelHook) -> None:
@@ -147,6 +150,7 @@ class RunHandle:
     def report_finish_reason(self, reason: str) -> None:
         """Record a provider finish_reason; it is put on the terminal and never ends the run."""
         check_text(reason, "reason")
+        self._record.finish_reason = reason or None  # read by whichever terminal is decided next
         self._record.to_completion(Signal(self.run_id, "provider_finish", reason=reason))
 
     def __eq__(self, other: Any) -> bool:
