@@ -51,7 +51,7 @@ from ._messages import (
 from ._messages import Publish as BusPublish
 from ._shard import Shard, ShardActor, internal_failure
 
-__all__ = ["CompletionActor", "CompletionRunInfo", "decide_cancel", "terminal_event"]
+__all__ = ["CompletionActor", "CompletionRunInfo", "decide_cancel", "stop_worker", "terminal_event"]
 
 _log = logging.getLogger("runwire.completion")
 
@@ -206,9 +206,10 @@ def decide_cancel(record: LiveRun, shard: Shard, reason: str) -> bool:
     """Decide ``run.cancelled`` on the calling thread and send it straight to the bus.
 
     Cancel outranks every other signal, so there is nothing to weigh: the caller claims the slot
-    (False if a terminal was decided first) and tells the bus and the RunActor itself, as
-    ``_decide`` would have, without a CompletionActor wake-up in between. The caller sets the
-    run's cancel flag first: a RunActor then never starts the worker, a Settle leaves the run.
+    (False if a terminal was decided first) and tells the bus itself, as ``_decide`` would have,
+    without a CompletionActor wake-up in between. The caller sets the run's cancel flag first
+    (a RunActor then never starts the worker, a Settle leaves the run) and, if this returns
+    True, calls ``stop_worker`` after.
     """
     mine = terminal_event(record, Signal(record.run_id, "cancel", reason=reason), record.finish_reason)
     if record.terminal.decide(mine) is not mine:
@@ -217,9 +218,13 @@ def decide_cancel(record: LiveRun, shard: Shard, reason: str) -> bool:
         shard.bus_tell(PublishTerminal(record.run_id, mine))
     except pykka.ActorDeadError:
         _log.error("bus shard %d is dead; run %s ends without its log", shard.index, record.run_id)
-    with contextlib.suppress(pykka.ActorDeadError):
-        shard.run_actor.tell(RunEnded(record.run_id, mine.type))
     return True
+
+
+def stop_worker(record: LiveRun, shard: Shard) -> None:
+    """Tell the RunActor that ``decide_cancel`` cancelled the run: it stops (and times) the worker."""
+    with contextlib.suppress(pykka.ActorDeadError):
+        shard.run_actor.tell(RunEnded(record.run_id, "run.cancelled"))
 
 
 def terminal_event(record: LiveRun, sig: Signal, finish_reason: str | None = None) -> RunEvent:

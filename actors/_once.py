@@ -44,10 +44,25 @@ class CancelFlag:
         return self._flag
 
     def set(self) -> None:
+        if self.set_quietly():
+            self.wake()
+
+    def set_quietly(self) -> bool:
+        """Set the flag (``is_set`` is True from now on, a new ``wait`` returns at once) but leave
+        the threads already waiting and the callbacks to ``wake``, which the caller must call:
+        cancel() wakes the worker only once run.cancelled is logged, so that the worker does not
+        take the GIL from the bus and the subscriber meanwhile. True if this call set the flag."""
         with self._lock:
             if self._flag:
-                return
+                return False
             self._flag = True
+            return True
+
+    def wake(self) -> None:
+        """Wake the threads waiting on the set flag and run its callbacks (each once, ever)."""
+        with self._lock:
+            if not self._flag:
+                return
             event, callbacks, self._callbacks = self._event, self._callbacks, None
         if event is not None:
             event.set()
