@@ -90,9 +90,11 @@ class RunHandle:
         # only once run.cancelled is logged (or the wait ends): each is a thread wanting the
         # GIL while the bus and the subscriber need it (docs/profiles.md, Cancel).
         first = rec.cancel_requested.set_quietly()
-        rec.outbox.wake()  # a worker waiting on backpressure re-checks cancellation now
         shard = self._system._shards[rec.shard]
         decided = decide_cancel(rec, shard, reason)
+        # a worker waiting on backpressure re-checks cancellation now; woken after the bus, so
+        # that the bus tends to be first in line for the GIL
+        rec.outbox.wake()
         if not decided:  # another terminal was decided first: the CompletionActor counts this one as late
             rec.to_completion(Signal(self.run_id, "cancel", reason=reason))
         try:
