@@ -113,7 +113,9 @@ class CompletionActor(ShardActor):
         if run is None:
             return None
         terminal = self._synced(run)
-        finish_reason = run.record.finish_reason if terminal is None else terminal.finish_reason
+        finish_reason = run.record.finish_reason  # until the terminal: the latest reported
+        if isinstance(terminal, RunCancelled | RunCompleted | RunFailed):
+            finish_reason = terminal.finish_reason  # after it: what the terminal carries
         return CompletionRunInfo(run.state, terminal, finish_reason, run.discarded)
 
     def _synced(self, run: _Run) -> RunEvent | None:
