@@ -25,6 +25,8 @@ from runwire.protocol._fast import assemble_delta
 __all__ = ["Replay", "RetainedLog"]
 
 _dump = dump_event
+# a delta's dump_event, one Python call fewer (~0.1 µs a delta a store persists): the same bytes
+_dump_delta = TextDelta.__pydantic_serializer__.to_json
 
 
 _Columns = tuple[list[datetime | None], list[str | None], dict[int, str], dict[int, int]]
@@ -134,7 +136,7 @@ class RetainedLog:
                     columns.firsts[seq] = first_seq
                     size += len(str(first_seq)) - 4
                 if encoded is not None:
-                    encoded.append(_dump(event))
+                    encoded.append(_dump_delta(event))
             else:
                 data = _dump(event)
                 size = len(data)
