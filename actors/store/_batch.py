@@ -194,7 +194,8 @@ class _Applier:
             and not (self.result.rejected and run_id in self.result.rejected)
         ):  # the hot case: one run's ordinary events; rows built in C
             base = key << SEQ_BITS
-            self.rows += chain.from_iterable(zip([base | s for s in seqs], types, map(_timestamp, op.ts), op.data))
+            ids = [base | s for s in seqs]
+            self.rows += chain.from_iterable(zip(ids, types, map(_timestamp, op.ts), op.data, strict=True))
             self.result.acks[run_id] = seqs[-1]
             return
         self._append_each(op)

@@ -238,7 +238,7 @@ class SqliteRunStore:
         else:  # as columns: the queue then holds no model object per event for the GC to walk
             op = cols = columns(events, list(encoded))
             seqs = cols.seqs
-        if not (0 < min(seqs) and max(seqs) <= MAX_SEQ):
+        if not (min(seqs) > 0 and max(seqs) <= MAX_SEQ):
             ev = next(ev for ev in events if not 0 < ev.seq <= MAX_SEQ)
             raise ValueError(f"append: event {ev.type} of run {ev.run_id} has seq {ev.seq}; sequence it first")
         self._put(op)
