@@ -34,7 +34,8 @@ def _run_log(draw: st.DrawFn, run_id: str) -> list[RunEvent]:
             events.append(RunLog(run_id=run_id, seq=seq, ts=ts, message=draw(_text)))
         else:
             artifact = draw(st.none() | _text.filter(bool))
-            events.append(TextDelta(run_id=run_id, seq=seq, ts=ts, field=draw(_text), text=draw(_text), artifact_id=artifact))
+            field, text = draw(_text), draw(_text)
+            events.append(TextDelta(run_id=run_id, seq=seq, ts=ts, field=field, text=text, artifact_id=artifact))
     if draw(st.booleans()):
         events.append(RunCompleted(run_id=run_id, seq=len(events) + 1, ts=T0, result=draw(_text)))
     return events
