@@ -233,6 +233,7 @@ class SqliteRunStore:
         if not events:
             return
         op: WriteOp
+        seqs: Sequence[int]
         if encoded is None:
             op, seqs = Dump(list(events)), [ev.seq for ev in events]
         else:  # as columns: the queue then holds no model object per event for the GC to walk

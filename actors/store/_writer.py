@@ -171,7 +171,14 @@ class Writer(threading.Thread):
                 for i, rid in enumerate(op.run_ids):
                     per_run.setdefault(rid, []).append(i)
                 for rid, idx in per_run.items():
-                    part = Append(*([column[i] for i in idx] for column in op))
+                    rids, seqs, types, ts, data = op
+                    part = Append(
+                        [rids[i] for i in idx],
+                        [seqs[i] for i in idx],
+                        [types[i] for i in idx],
+                        [ts[i] for i in idx],
+                        [data[i] for i in idx],
+                    )
                     groups.setdefault(rid, []).append(part)
             elif isinstance(op, Dump):
                 for ev in op.events:
