@@ -13,10 +13,11 @@ import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from runwire.actors.store import SqliteRunStore
+from runwire.actors.store import SqliteRunStore, StoreWriteError
 from runwire.protocol import RunCompleted, RunEvent, RunLog, RunStarted, TextDelta, dump_event
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -86,3 +87,26 @@ def test_every_append_path_stores_each_event_byte_for_byte(
                 assert run.terminal == (log[-1] if ended else None)
         finally:
             store.close()
+
+
+def test_a_duplicate_seq_among_columns_fails_only_its_run(tmp_path: Path) -> None:
+    """A drain of appends given with their JSON (columns) and a constraint broken by one run:
+    the writer splits the columns per run and commits the other run's events."""
+    failed: list[tuple[str, ...]] = []
+    store = SqliteRunStore(tmp_path / "runs.sqlite3", on_write_error=lambda run_ids, exc: failed.append(tuple(run_ids)))
+    try:
+        deltas = {r: [TextDelta(run_id=r, seq=s, ts=T0, field="f", text=f"{r}{s}") for s in (1, 2, 3)] for r in "ab"}
+        for run_id in deltas:
+            store.create_run(run_id, "p")
+        store.append(deltas["a"][:2], [dump_event(e) for e in deltas["a"][:2]])
+        store.flush(5)
+        mixed = [*deltas["b"], deltas["a"][1]]  # run a's seq 2 again, in one append with run b's
+        store.append(mixed, [dump_event(e) for e in mixed])
+        with pytest.raises(StoreWriteError, match=r"(?i)unique") as info:  # the flush owes run a's failure
+            store.flush(5)
+        assert info.value.run_ids == ("a",)
+        assert failed == [("a",)]
+        assert [r.data for r in store.read_events_raw("b")] == [dump_event(e) for e in deltas["b"]]
+        assert [r.seq for r in store.read_events_raw("a")] == [1, 2]
+    finally:
+        store.close()
