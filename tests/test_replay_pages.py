@@ -72,9 +72,7 @@ def test_the_first_replayed_event_of_a_long_log_decodes_a_page_not_the_log(share
 
 
 @pytest.mark.parametrize("backend", ["asyncio", "trio"])
-def test_an_async_reader_of_a_long_log_holds_a_bounded_number_of_events(
-    shared_system: RunSystem, backend: str
-) -> None:
+def test_an_async_reader_of_a_long_log_holds_a_bounded_number_of_events(shared_system: RunSystem, backend: str) -> None:
     handle = shared_system.start(_mixed(LONG))
     handle.wait(10)
     before = _alive_events()
