@@ -177,9 +177,8 @@ class BusActor(ShardActor):
         if log is None or log.terminal is not None:
             return
         pending = log.record.outbox.seal(keep=log.started)  # never started: its events are late
-        if pending:
-            self._append(log, pending)
-        self._append(log, [event])
+        pending.append(event)  # one batch: each subscriber is woken once, with the terminal in it
+        self._append(log, pending)
         log.terminal = event
         for sink in log.sinks:
             sink.close()
@@ -249,4 +248,6 @@ class BusActor(ShardActor):
 
     def _crashed(self, failure: Signal) -> None:
         record = self._logs[failure.run_id].record  # the bus writes the terminal itself: it is the log
-        self._terminal(failure.run_id, terminal_event(record, failure))
+        # a terminal already decided (a cancel whose PublishTerminal this dying actor will never
+        # handle) is the one to write; otherwise this failure is
+        self._terminal(failure.run_id, record.terminal.decide(terminal_event(record, failure)))

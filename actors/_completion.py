@@ -1,14 +1,20 @@
-"""CompletionActor: each run's state machine and the only writer of its terminal event.
+"""CompletionActor: each run's state machine; it decides complete/fail terminals, cancel() decides its own.
 
 PENDING -> RUNNING -> {COMPLETED | FAILED | CANCELLED}; PENDING -> CANCELLED. Terminal states
 never change. Precedence between racing signals: cancel > fail > complete; a provider
 ``finish_reason`` never ends a run, it is recorded on the terminal.
 
-How "racing" is made precise: cancel (the strongest) decides at once. A fail or complete is
-held as a candidate and the actor sends itself a ``Settle``; every signal already in the
-mailbox is handled before it, so the strongest of the signals that arrived together wins,
-whatever their order. A ``cancel()`` caller sets the run's cancel flag before its message is
-queued, so a Settle that sees the flag waits for the Cancel instead of completing.
+One terminal: every decision is a claim on the run's terminal slot (``TerminalSlot.decide``),
+and only the winner sends it to the bus. Cancel (the strongest) needs no weighing, so the
+``cancel()`` caller decides it on its own thread (``decide_cancel``) and hands it to the bus
+itself: one thread wake-up fewer between cancel() and the subscriber (docs/profiles.md). This
+actor learns of it from the slot when it next looks at the run (``_synced``).
+
+How "racing" is made precise: a fail or complete is held as a candidate and the actor sends
+itself a ``Settle``; every signal already in the mailbox is handled before it, so the strongest
+of the signals that arrived together wins, whatever their order. A ``cancel()`` caller sets the
+run's cancel flag before it claims the slot, so a Settle that sees the flag leaves the run to
+that cancel instead of completing it.
 """
 
 from __future__ import annotations
@@ -43,9 +49,9 @@ from ._messages import (
     Started,
 )
 from ._messages import Publish as BusPublish
-from ._shard import ShardActor, internal_failure
+from ._shard import Shard, ShardActor, internal_failure
 
-__all__ = ["CompletionActor", "CompletionRunInfo", "terminal_event"]
+__all__ = ["CompletionActor", "CompletionRunInfo", "decide_cancel", "stop_worker", "terminal_event"]
 
 _log = logging.getLogger("runwire.completion")
 
@@ -59,7 +65,6 @@ class _Run:
     state: RunState = "pending"
     candidate: Signal | None = None
     settle_pending: bool = False
-    finish_reason: str | None = None
     discarded: int = 0
     terminal: RunEvent | None = None
 
@@ -84,7 +89,7 @@ class CompletionActor(ShardActor):
 
     def _fault(self, run_id: str, exc: Exception) -> None:
         run = self._runs.get(run_id)
-        if run is not None and run.terminal is None:
+        if run is not None and self._synced(run) is None:
             self._decide(run, internal_failure(run_id, self.role, exc))
 
     def _handle(self, message: Any) -> Any:
@@ -107,11 +112,27 @@ class CompletionActor(ShardActor):
         run = self._runs.get(run_id)
         if run is None:
             return None
-        return CompletionRunInfo(run.state, run.terminal, run.finish_reason, run.discarded)
+        terminal = self._synced(run)
+        finish_reason = run.record.finish_reason  # until the terminal: the latest reported
+        if isinstance(terminal, RunCancelled | RunCompleted | RunFailed):
+            finish_reason = terminal.finish_reason  # after it: what the terminal carries
+        return CompletionRunInfo(run.state, terminal, finish_reason, run.discarded)
+
+    def _synced(self, run: _Run) -> RunEvent | None:
+        """The run's terminal if one is decided: here, or by a cancel() caller (through the slot)."""
+        if run.terminal is None:
+            decided = run.record.terminal.decided()
+            if decided is not None:
+                run.terminal = decided
+                run.state = TERMINAL_STATE_OF[decided.type]
+                if run.candidate is not None:
+                    run.discarded += 1  # a complete/fail that lost to the cancel
+                    run.candidate = None
+        return run.terminal
 
     def _started(self, run_id: str) -> None:
         run = self._runs.get(run_id)
-        if run is None or run.state != "pending":
+        if run is None or self._synced(run) is not None or run.state != "pending":
             return
         run.state = "running"
         rec = run.record
@@ -127,12 +148,11 @@ class CompletionActor(ShardActor):
         run = self._runs.get(sig.run_id)
         if run is None:
             return
-        if run.terminal is not None:
+        if self._synced(run) is not None:
             run.discarded += 1  # late: cancel is sticky, terminals never change
             return
         if sig.kind == "provider_finish":
-            run.finish_reason = sig.reason or None
-            return
+            return  # the reporter put it on the record (LiveRun.finish_reason) before this
         if sig.kind == "cancel":
             if run.candidate is not None:
                 run.discarded += 1
@@ -153,18 +173,22 @@ class CompletionActor(ShardActor):
         if run is None:
             return
         run.settle_pending = False
-        if run.terminal is not None or run.candidate is None or run.state != "running":
+        if self._synced(run) is not None or run.candidate is None or run.state != "running":
             return
         if run.record.cancel_requested.is_set():
-            return  # a Cancel is queued behind us and outranks this candidate
+            return  # a cancel() is deciding the run right now, and outranks this candidate
         self._decide(run, run.candidate)
 
     def _decide(self, run: _Run, sig: Signal) -> None:
         rec = run.record
-        event = terminal_event(rec, sig, run.finish_reason)
+        mine = terminal_event(rec, sig, rec.finish_reason)
+        event = rec.terminal.decide(mine)
         run.state = TERMINAL_STATE_OF[event.type]
         run.terminal = event
         run.candidate = None
+        if event is not mine:
+            run.discarded += 1  # a cancel() caller decided first (on its own thread)
+            return
         try:
             self.bus.tell(PublishTerminal(rec.run_id, event))
         except pykka.ActorDeadError:
@@ -174,10 +198,35 @@ class CompletionActor(ShardActor):
                 self.run_actor.tell(RunEnded(rec.run_id, event.type))
 
     def _open_runs(self) -> Iterable[str]:
-        return [run_id for run_id, run in self._runs.items() if run.terminal is None]
+        return [run_id for run_id, run in self._runs.items() if self._synced(run) is None]
 
     def _crashed(self, failure: Signal) -> None:
         self._decide(self._runs[failure.run_id], failure)  # _decide only tells: safe while dying
+
+
+def decide_cancel(record: LiveRun, shard: Shard, reason: str) -> bool:
+    """Decide ``run.cancelled`` on the calling thread and send it straight to the bus.
+
+    Cancel outranks every other signal, so there is nothing to weigh: the caller claims the slot
+    (False if a terminal was decided first) and tells the bus itself, as ``_decide`` would have,
+    without a CompletionActor wake-up in between. The caller sets the run's cancel flag first
+    (a RunActor then never starts the worker, a Settle leaves the run) and, if this returns
+    True, calls ``stop_worker`` after.
+    """
+    mine = terminal_event(record, Signal(record.run_id, "cancel", reason=reason), record.finish_reason)
+    if record.terminal.decide(mine) is not mine:
+        return False
+    try:
+        shard.bus_tell(PublishTerminal(record.run_id, mine))
+    except pykka.ActorDeadError:
+        _log.error("bus shard %d is dead; run %s ends without its log", shard.index, record.run_id)
+    return True
+
+
+def stop_worker(record: LiveRun, shard: Shard) -> None:
+    """Tell the RunActor that ``decide_cancel`` cancelled the run: it stops (and times) the worker."""
+    with contextlib.suppress(pykka.ActorDeadError):
+        shard.run_actor.tell(RunEnded(record.run_id, "run.cancelled"))
 
 
 def terminal_event(record: LiveRun, sig: Signal, finish_reason: str | None = None) -> RunEvent:

@@ -73,13 +73,16 @@ class RunContext:
     def wait_cancelled(self, timeout: float | None = None) -> bool:
         """Block a sync pipeline until the run is cancelled (True) or ``timeout`` passes (False).
 
+        A cancel wakes it once ``run.cancelled`` is in the log (``cancelled`` is True before).
+
         Use it instead of ``time.sleep`` between retries, so a cancel interrupts the wait.
         """
         return self._cancel.wait(timeout)
 
     def on_cancel(self, callback: Callable[[], object]) -> Callable[[], None]:
-        """Call ``callback`` once when the run is cancelled, on the cancelling thread (at once if it
-        already is); returns a function that unregisters it.
+        """Call ``callback`` once when the run is cancelled, on the cancelling thread, right after
+        ``run.cancelled`` is in the log (at once if it already is cancelled); returns a function
+        that unregisters it.
 
         For blocking calls that cannot check :attr:`cancelled` (a subprocess, a socket read): the
         callback aborts them, e.g. kills the process. Keep it short and non-blocking.
@@ -191,4 +194,5 @@ class RunContext:
     def report_finish_reason(self, reason: str) -> None:
         """Record the provider's finish_reason (e.g. 'length'); it never ends the run by itself."""
         check_text(reason, "reason")
+        self._record.finish_reason = reason or None  # read by whichever terminal is decided next
         self._record.to_completion(Signal(self.run_id, "provider_finish", reason=reason))

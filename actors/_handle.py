@@ -13,6 +13,7 @@ from pydantic import JsonValue
 from runwire.protocol import RunEvent
 
 from ._checks import check_result, check_text, check_timeout
+from ._completion import decide_cancel, stop_worker
 from ._errors import RunTimeoutError, RunwireError
 from ._live_run import LiveRun
 from ._messages import Signal
@@ -82,11 +83,27 @@ class RunHandle:
         hook = rec.cancel_hook  # set once, never cleared: one read, nothing to race with
         if hook is not None and not rec.terminal.done() and hook(reason):
             return self.wait(timeout)  # e.g. a loop: its running step is cancelled first
-        if not rec.terminal.done():
-            rec.cancel_requested.set()
-            rec.outbox.wake()  # a worker waiting on backpressure re-checks cancellation now
+        if rec.terminal.done():
+            return self.wait(timeout)
+        # First the flag: a Start or a Settle that sees it leaves the run to this cancel. Its
+        # waiters and on_cancel callbacks, and the RunActor that stops the worker, are woken
+        # only once run.cancelled is logged (or the wait ends): each is a thread wanting the
+        # GIL while the bus and the subscriber need it (docs/profiles.md, Cancel).
+        first = rec.cancel_requested.set_quietly()
+        shard = self._system._shards[rec.shard]
+        decided = decide_cancel(rec, shard, reason)
+        # a worker waiting on backpressure re-checks cancellation now; woken after the bus, so
+        # that the bus tends to be first in line for the GIL
+        rec.outbox.wake()
+        if not decided:  # another terminal was decided first: the CompletionActor counts this one as late
             rec.to_completion(Signal(self.run_id, "cancel", reason=reason))
-        return self.wait(timeout)
+        try:
+            return self.wait(timeout)
+        finally:
+            if first:
+                rec.cancel_requested.wake()
+            if decided:
+                stop_worker(rec, shard)
 
     def set_cancel_hook(self, hook: CancelHook) -> None:
         """Route every later ``cancel()`` of this run, through any handle, via ``hook`` first.
@@ -147,6 +164,7 @@ class RunHandle:
     def report_finish_reason(self, reason: str) -> None:
         """Record a provider finish_reason; it is put on the terminal and never ends the run."""
         check_text(reason, "reason")
+        self._record.finish_reason = reason or None  # read by whichever terminal is decided next
         self._record.to_completion(Signal(self.run_id, "provider_finish", reason=reason))
 
     def __eq__(self, other: Any) -> bool:

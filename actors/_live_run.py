@@ -1,8 +1,9 @@
 """What every actor may know about a run without asking: its identity and its channels.
 
 A ``LiveRun`` is a run in this process's memory (a stored run is the store's ``RunRecord``). It
-is immutable after creation except for thread-safe primitives (the outbox,
-the cancel flag and the terminal future). Mutable run *state* lives inside the actors.
+is immutable after creation except for thread-safe primitives (the outbox, the cancel flag and
+the terminal slot) and ``finish_reason`` (one reference, set by reporters). Mutable run *state*
+lives inside the actors.
 """
 
 from __future__ import annotations
@@ -41,6 +42,10 @@ class LiveRun:
     # Set once (RunHandle.set_cancel_hook), never cleared: every cancel() calls it first, so a
     # run that owns others - a loop - cancels them first (child-first), whoever holds the handle.
     cancel_hook: Callable[[str], bool] | None = None
+    # The provider's latest finish_reason, written by whoever reports it before its signal is
+    # queued (one attribute store: atomic), so a terminal decided off the CompletionActor's
+    # thread - a cancel() caller's - carries it too.
+    finish_reason: str | None = None
     cancel_requested: CancelFlag = field(init=False)
     terminal: TerminalSlot[RunEvent] = field(init=False)
 

@@ -44,10 +44,25 @@ class CancelFlag:
         return self._flag
 
     def set(self) -> None:
+        if self.set_quietly():
+            self.wake()
+
+    def set_quietly(self) -> bool:
+        """Set the flag (``is_set`` is True from now on, a new ``wait`` returns at once) but leave
+        the threads already waiting and the callbacks to ``wake``, which the caller must call:
+        cancel() wakes the worker only once run.cancelled is logged, so that the worker does not
+        take the GIL from the bus and the subscriber meanwhile. True if this call set the flag."""
         with self._lock:
             if self._flag:
-                return
+                return False
             self._flag = True
+            return True
+
+    def wake(self) -> None:
+        """Wake the threads waiting on the set flag and run its callbacks (each once, ever)."""
+        with self._lock:
+            if not self._flag:
+                return
             event, callbacks, self._callbacks = self._event, self._callbacks, None
         if event is not None:
             event.set()
@@ -95,12 +110,19 @@ def _call_quietly(callback: Callable[[], object]) -> None:
 
 
 class TerminalSlot(Generic[T]):
-    """Holds a run's terminal event: the subset of ``concurrent.futures.Future`` the runtime uses."""
+    """Holds a run's terminal event: the subset of ``concurrent.futures.Future`` the runtime uses,
+    plus the decision that comes before it.
 
-    __slots__ = ("_callbacks", "_event", "_first", "_lock", "_value")
+    Two steps, both once: ``decide`` claims the terminal (the first decider wins, whichever
+    thread it is on: the CompletionActor for complete/fail, a ``cancel()`` caller for cancel),
+    and ``set_result`` resolves the slot once the bus has the decided terminal in the log.
+    """
+
+    __slots__ = ("_callbacks", "_decided", "_event", "_first", "_lock", "_value")
 
     def __init__(self, lock: threading.Lock | None = None) -> None:
         self._lock = lock if lock is not None else threading.Lock()
+        self._decided: T | None = None
         self._value: T | None = None
         # every run has one callback (its expiry) and few have more: the first needs no list
         self._first: Callable[[TerminalSlot[T]], object] | None = None
@@ -108,7 +130,20 @@ class TerminalSlot(Generic[T]):
         self._event: threading.Event | None = None
 
     def done(self) -> bool:
+        """True once the terminal is in the run's log (not merely decided)."""
         return self._value is not None
+
+    def decide(self, value: T) -> T:
+        """Claim the terminal: the first value decided wins; returns the winner (``value`` if
+        this call won). Never blocks beyond the run's own lock, so any thread may call it."""
+        with self._lock:
+            if self._decided is None:
+                self._decided = value
+            return self._decided
+
+    def decided(self) -> T | None:
+        """The decided terminal (maybe not logged yet), or None."""
+        return self._decided
 
     def result(self, timeout: float | None = None) -> T:
         value = self._value
@@ -130,6 +165,8 @@ class TerminalSlot(Generic[T]):
             if self._value is not None:
                 raise InvalidStateError("the terminal is already set")
             self._value = value
+            if self._decided is None:
+                self._decided = value
             first, callbacks, self._first, self._callbacks = self._first, self._callbacks, None, None
             event = self._event
         if event is not None:

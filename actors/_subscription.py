@@ -59,10 +59,10 @@ class _Overrun(Exception):
     """A ``coalesce`` subscription left the bus (see ``Sink._admit``); its stream re-subscribes."""
 
 
-def _expand(items: list[Item], first: bool) -> list[RunEvent]:
-    """Decode replay blocks in the consumer's thread (outside every lock). Only the ``first``
-    batch a sink hands out can hold one: the bus replays in the subscription's first push."""
-    if not first or not any(isinstance(item, Replay) for item in items):
+def _expand(items: list[Item], replaying: bool) -> list[RunEvent]:
+    """Decode replay blocks in the consumer's thread (outside every lock): a page each, at most
+    (``Sink._hand_out``), so the first event of a long retained log does not wait for all of it."""
+    if not replaying:
         return items  # type: ignore[return-value]  # the common case: live events only
     out: list[RunEvent] = []
     for item in items:
@@ -137,11 +137,38 @@ class Sink:
         """Whether the consumer can still read (asked only when its buffer is over its limit)."""
         return True
 
+    def _hand_out(self) -> tuple[list[Item], bool]:
+        """Under the lock, the buffer not empty: what the consumer takes now, and whether it holds
+        a replay block. A block is handed out a page at a time (``Replay.claim``, O(1)); what
+        follows it (the live tail) waits in the buffer, in order, until the block is all out."""
+        items = self._items
+        if not (
+            type(items[0]) is Replay or (self._last_seq == 0 and len(items) > 1 and type(items[1]) is Replay)
+        ):  # a block is pushed first (after a gap, maybe); once partly taken it is at the front
+            out = list(items)
+            items.clear()
+            return out, False
+        out = []
+        while items:
+            item = items[0]
+            if type(item) is Replay:
+                page = item.claim()
+                if page is not item:
+                    out.append(page)
+                    break
+            out.append(items.popleft())
+        return out, True
+
     def _taken(self, items: list[Item]) -> bool:
         """Under the lock: the consumer took ``items``; True if the bus must be told to resume."""
         self._last_seq = items[-1].seq
-        held, self._held = self._held, False
-        return held
+        if not self._held:
+            return False
+        left, limit = len(self._items), self.limit
+        if left and limit is not None and left > limit:
+            return False  # a replay page taken, the live tail behind it still over the limit
+        self._held = False
+        return True
 
     def _resume(self, resume: bool) -> None:
         if resume and self.on_space is not None:
@@ -198,11 +225,10 @@ class SyncSink(Sink):
                         raise RunTimeoutError(f"no event within {timeout} s")
                 finally:
                     self._waiting = False
-            items = list(self._items)
-            self._items.clear()
-            first, resume = self._last_seq == 0, self._taken(items)
+            items, replaying = self._hand_out()
+            resume = self._taken(items)
         self._resume(resume)
-        return _expand(items, first)
+        return _expand(items, replaying)
 
 
 class AsyncSink(Sink):
@@ -251,9 +277,8 @@ class AsyncSink(Sink):
         while True:
             with self._lock:
                 if self._items:
-                    items = list(self._items)
-                    self._items.clear()
-                    first, resume = self._last_seq == 0, self._taken(items)
+                    items, replaying = self._hand_out()
+                    resume = self._taken(items)
                     break
                 if self._closed:
                     if self._error is not None:
@@ -265,7 +290,7 @@ class AsyncSink(Sink):
             else:
                 await event  # this loop's future: set by the doorbell's round on this loop
         self._resume(resume)
-        return _expand(items, first)
+        return _expand(items, replaying)
 
 
 class EventStream:

@@ -40,9 +40,11 @@ class Timer:
 
     def call_later(self, delay: float, fn: Callable[[], None]) -> TimerHandle:
         handle = TimerHandle()
+        entry = (time.monotonic() + max(0.0, delay), next(self._counter), handle, fn)
         with self._cond:
-            heapq.heappush(self._heap, (time.monotonic() + max(0.0, delay), next(self._counter), handle, fn))
-            self._cond.notify()
+            heapq.heappush(self._heap, entry)
+            if self._heap[0] is entry:  # due first: the thread's current wait is too long
+                self._cond.notify()  # else no wake-up (every terminal schedules one: its expiry)
         return handle
 
     def stop(self) -> None:

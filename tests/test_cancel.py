@@ -5,6 +5,7 @@ abandoned after a deadline; during backpressure."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 from typing import Any
@@ -14,6 +15,7 @@ import anyio.lowlevel
 import pytest
 
 from runwire.actors import Cancelled, RunContext, RunSystem, RunTimeoutError
+from runwire.actors._messages import InfoRequest
 
 from .helpers import LogWatcher, assert_well_formed, blocker, collect, paused
 
@@ -63,14 +65,15 @@ def test_cancel_twice_and_from_many_threads_gives_one_terminal(system: RunSystem
     def cancel() -> None:
         go.wait(10)
         with pytest.raises(RunTimeoutError):
-            handle.cancel("many", timeout=0)  # its Cancel is queued; the terminal is not decided yet
+            handle.cancel("many", timeout=0)  # decided (by one of the 16), but not in the log yet
         queued.wait(10)
         results.append(handle.wait(10))
 
     threads = [threading.Thread(target=cancel) for _ in range(16)]
     try:
-        # all 16 Cancels wait in the held CompletionActor's mailbox, then are handled together
-        with paused(system._shards[handle._record.shard].completion):
+        # all 16 race to decide on their own threads while the held bus logs nothing: the
+        # first claim of the terminal slot wins, the other 15 are told it came too late
+        with paused(system._shards[handle._record.shard].bus):
             for t in threads:
                 t.start()
             queued.wait(10)
@@ -82,6 +85,77 @@ def test_cancel_twice_and_from_many_threads_gives_one_terminal(system: RunSystem
         assert_well_formed(collect(handle))
         # the first Cancel decided; the 15 that came with it were discarded, and counted
         assert handle.info().discarded_signals == 15
+    finally:
+        gate.set()
+
+
+@pytest.mark.in_process
+def test_cancel_decided_while_run_started_waits_makes_the_terminal_the_first_event(system: RunSystem) -> None:
+    """cancel() decides on its own thread, so it can overtake a run.started still queued in the
+    CompletionActor: the terminal is then event 1 (as for a cancel before start), and the
+    run.started that comes later is never logged; the worker's events are dropped as late."""
+    started = threading.Event()
+
+    def pipeline(ctx: RunContext) -> None:
+        started.set()
+        ctx.wait_cancelled(10)
+        ctx.log("after the cancel")  # too late: the run is sealed
+
+    with contextlib.ExitStack() as stack:
+        for shard in system._shards:  # hold every CompletionActor: Started waits behind the pause
+            stack.enter_context(paused(shard.completion))
+        handle = system.start(pipeline)
+        assert started.wait(10)  # the RunActor sent Started, then ran the worker
+        terminal = handle.cancel("overtakes run.started", timeout=10)
+        assert terminal.type == "run.cancelled" and terminal.seq == 1
+    events = collect(handle)
+    assert [e.type for e in events] == ["run.cancelled"]
+    assert_well_formed(events)
+    info = handle.info()  # asked after the released CompletionActor handled Started
+    assert info.state == "cancelled" and info.terminal == terminal and info.last_seq == 1
+
+
+@pytest.mark.in_process
+def test_a_complete_decided_but_not_logged_wins_over_a_later_cancel(system: RunSystem) -> None:
+    """The CompletionActor decided run.completed; the held bus has not logged it. A cancel()
+    now loses the claim: it returns the completed terminal once logged, and is counted late."""
+    gate = threading.Event()
+    handle = system.start(blocker(gate))
+    next(iter(handle.events()))  # run.started is logged: RUNNING
+    shard = system._shards[handle._record.shard]
+    try:
+        with paused(shard.bus) as release:
+            handle.complete("first")
+            # the first ask is handled after the complete (which queues a Settle behind it),
+            # the second after that Settle: the CompletionActor has decided by then
+            shard.completion.ask(InfoRequest(handle.run_id), timeout=10)
+            shard.completion.ask(InfoRequest(handle.run_id), timeout=10)
+            decided = handle._record.terminal.decided()
+            assert decided is not None and decided.type == "run.completed"
+            with pytest.raises(RunTimeoutError):
+                handle.cancel("too late", timeout=0)  # lost the claim; the terminal is not logged
+            release.set()
+            terminal = handle.cancel("too late", timeout=10)
+        assert terminal is decided and terminal.type == "run.completed"
+        assert_well_formed(collect(handle))
+        assert handle.info().discarded_signals == 2  # both cancels came too late
+    finally:
+        gate.set()
+
+
+@pytest.mark.in_process
+def test_a_cancel_carries_the_finish_reason_reported_before_it(system: RunSystem) -> None:
+    """A finish_reason reported before cancel() is on run.cancelled even while the provider's
+    signal still waits in the held CompletionActor (cancel() decides without it)."""
+    gate = threading.Event()
+    handle = system.start(blocker(gate))
+    next(iter(handle.events()))
+    try:
+        with paused(system._shards[handle._record.shard].completion):
+            handle.report_finish_reason("length")
+            terminal = handle.cancel("stop", timeout=10)
+        assert terminal.type == "run.cancelled" and terminal.finish_reason == "length"
+        assert handle.info().finish_reason == "length"
     finally:
         gate.set()
 

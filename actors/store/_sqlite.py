@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Self
 from runwire.protocol import RunEvent, parse_event
 
 from ._api import RUN_STATES, CommitListener, Durability, RawEvent, RunRecord, RunState, WriteErrorListener
-from ._batch import Append, CreateRun, SetState, WriteOp
+from ._batch import CreateRun, Dump, SetState, WriteOp, columns
 from ._connect import configure_writer, connect_writer, is_unwritable, wrap_error
 from ._errors import StoreClosedError, StoreError
 from ._follow import Follower
@@ -230,11 +230,19 @@ class SqliteRunStore:
         """
         if encoded is not None and len(encoded) != len(events):
             raise ValueError(f"append: {len(events)} events but {len(encoded)} encoded payloads")
-        for ev in events:
-            if not 0 < ev.seq <= MAX_SEQ:
-                raise ValueError(f"append: event {ev.type} of run {ev.run_id} has seq {ev.seq}; sequence it first")
-        if events:
-            self._put(Append(list(events), None if encoded is None else list(encoded)))
+        if not events:
+            return
+        op: WriteOp
+        seqs: Sequence[int]
+        if encoded is None:
+            op, seqs = Dump(list(events)), [ev.seq for ev in events]
+        else:  # as columns: the queue then holds no model object per event for the GC to walk
+            op = cols = columns(events, list(encoded))
+            seqs = cols.seqs
+        if not (min(seqs) > 0 and max(seqs) <= MAX_SEQ):
+            ev = next(ev for ev in events if not 0 < ev.seq <= MAX_SEQ)
+            raise ValueError(f"append: event {ev.type} of run {ev.run_id} has seq {ev.seq}; sequence it first")
+        self._put(op)
 
     def set_state(self, run_id: str, state: RunState, at: datetime | None = None) -> None:
         """Enqueue a state change. Ignored once the run has ended (its terminal state is final)."""

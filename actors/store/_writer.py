@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Final
 
 from ._api import CommitListener, WriteErrorListener
-from ._batch import Append, BatchResult, CreateRun, SetState, WriteOp, apply_writes, op_run_ids
+from ._batch import Append, BatchResult, CreateRun, Dump, SetState, WriteOp, apply_writes, op_run_ids
 from ._connect import describe
 from ._errors import StoreClosedError, StoreError, StoreWriteError
 
@@ -25,7 +25,7 @@ __all__ = ["MAX_DRAIN", "Barrier", "Job", "Writer"]
 log = logging.getLogger("runwire.store")
 
 MAX_DRAIN: Final = 8192  # messages per transaction: bounds a commit's size and a flush's wait
-_WRITE_TYPES: Final = frozenset({CreateRun, Append, SetState})
+_WRITE_TYPES: Final = frozenset({CreateRun, Append, Dump, SetState})
 _KEEP_UNREPORTED: Final = 64
 
 
@@ -168,11 +168,21 @@ class Writer(threading.Thread):
         for op in ops:
             if isinstance(op, Append):
                 per_run: dict[str, list[int]] = {}
-                for i, ev in enumerate(op.events):
-                    per_run.setdefault(ev.run_id, []).append(i)
+                for i, rid in enumerate(op.run_ids):
+                    per_run.setdefault(rid, []).append(i)
                 for rid, idx in per_run.items():
-                    enc = None if op.encoded is None else [op.encoded[i] for i in idx]
-                    groups.setdefault(rid, []).append(Append([op.events[i] for i in idx], enc))
+                    rids, seqs, types, ts, data = op
+                    part = Append(
+                        [rids[i] for i in idx],
+                        [seqs[i] for i in idx],
+                        [types[i] for i in idx],
+                        [ts[i] for i in idx],
+                        [data[i] for i in idx],
+                    )
+                    groups.setdefault(rid, []).append(part)
+            elif isinstance(op, Dump):
+                for ev in op.events:
+                    groups.setdefault(ev.run_id, []).append(Dump([ev]))
             else:
                 groups.setdefault(op.run_id, []).append(op)
         for rid, group in groups.items():
