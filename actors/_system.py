@@ -25,6 +25,7 @@ from ._checks import check_run_options, check_text, first_error
 from ._completion import CompletionActor
 from ._errors import RunExpiredError, RunTimeoutError, SystemClosedError, UnknownRunError
 from ._executor import Executor, ExecutorFactory, LocalExecutor
+from ._gc_pace import PACE
 from ._handle import RunHandle
 from ._info import RunInfo
 from ._live_run import LiveRun
@@ -122,7 +123,7 @@ class RunSystem:
         self._timer = Timer()
         # bound once: each run's terminal callback and expiry timer are a partial of these, not
         # a closure (a function and its cells) per run for the cyclic GC to walk
-        self._on_terminal = self._schedule_expiry
+        self._on_terminal = self._terminal_reached
         self._expire_later = self._expire
         self._shards: list[Shard] = []
         for i in range(shards):
@@ -208,6 +209,7 @@ class RunSystem:
                 new = NewRun(rid, record.pipeline_name, record.inputs, parent_run_id, record.created_at)
                 self._subscribe(rid, binding.create(new), 0)
             shard.run_actor.tell(Start(record))
+        PACE.started()  # ended by the terminal's callback, which comes exactly once
         record.terminal.add_done_callback(partial(_call_with_run_id, self._on_terminal, rid))
         return RunHandle(self, record)
 
@@ -347,6 +349,10 @@ class RunSystem:
     def _infos(self, records: list[LiveRun]) -> list[RunInfo]:
         refs = [(shard.completion, shard.bus, shard.run_actor) for shard in self._shards]
         return snapshots(records, refs, self._ask_timeout)
+
+    def _terminal_reached(self, run_id: str) -> None:
+        PACE.ended()
+        self._schedule_expiry(run_id)
 
     def _schedule_expiry(self, run_id: str) -> None:
         if self._retention == 0:
