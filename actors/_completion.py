@@ -12,9 +12,12 @@ actor learns of it from the slot when it next looks at the run (``_synced``).
 
 How "racing" is made precise: a fail or complete is held as a candidate and the actor sends
 itself a ``Settle``; every signal already in the mailbox is handled before it, so the strongest
-of the signals that arrived together wins, whatever their order. A ``cancel()`` caller sets the
-run's cancel flag before it claims the slot, so a Settle that sees the flag leaves the run to
-that cancel instead of completing it.
+of the signals that arrived together wins, whatever their order. One ``Settle`` serves many
+runs: a candidate handled while one is queued waits for the next, sent when the queued one is
+handled (so after every signal that was in the mailbox with the candidate); releasing 100,000
+runs at once sent 100,000 of them. A ``cancel()`` caller sets the run's cancel flag before it
+claims the slot, so a Settle that sees the flag leaves the run to that cancel instead of
+completing it.
 """
 
 from __future__ import annotations
@@ -57,6 +60,7 @@ _log = logging.getLogger("runwire.completion")
 
 
 _RANK = {"complete": 1, "fail": 2, "cancel": 3}
+_SETTLE = Settle()  # carries nothing: the actor keeps which runs it settles
 
 
 @dataclass(slots=True)
@@ -86,6 +90,9 @@ class CompletionActor(ShardActor):
         self.bus = bus
         self.run_actor: pykka.ActorRef[Any] | None = None  # set by the system before any run
         self._runs: dict[str, _Run] = {}
+        self._settle_queued = False  # a Settle is in this actor's mailbox
+        self._settle_now: list[_Run] = []  # what that Settle decides
+        self._settle_next: list[_Run] = []  # candidates handled since it was sent: the next one's
 
     def _fault(self, run_id: str, exc: Exception) -> None:
         run = self._runs.get(run_id)
@@ -96,8 +103,8 @@ class CompletionActor(ShardActor):
         match message:
             case Signal():
                 self._signal(message)
-            case Settle(run_id):
-                self._settle(run_id)
+            case Settle():
+                self._settle_batch()
             case Started(run_id):
                 self._started(run_id)
             case Admit(record):
@@ -141,8 +148,7 @@ class CompletionActor(ShardActor):
         )
         self.bus.tell(BusPublish(run_id, event))
         if run.candidate is not None and not run.settle_pending:
-            run.settle_pending = True
-            self.actor_ref.tell(Settle(run_id))
+            self._want_settle(run)
 
     def _signal(self, sig: Signal) -> None:
         run = self._runs.get(sig.run_id)
@@ -165,13 +171,33 @@ class CompletionActor(ShardActor):
             if _RANK[sig.kind] > _RANK[run.candidate.kind]:
                 run.candidate = sig
         if not run.settle_pending and run.state == "running":
-            run.settle_pending = True
-            self.actor_ref.tell(Settle(sig.run_id))
+            self._want_settle(run)
 
-    def _settle(self, run_id: str) -> None:
-        run = self._runs.get(run_id)
-        if run is None:
+    def _want_settle(self, run: _Run) -> None:
+        run.settle_pending = True
+        if self._settle_queued:
+            self._settle_next.append(run)
             return
+        self._settle_now.append(run)
+        self._settle_queued = True
+        self.actor_ref.tell(_SETTLE)
+
+    def _settle_batch(self) -> None:
+        batch, self._settle_now = self._settle_now, self._settle_next
+        self._settle_next = []
+        self._settle_queued = bool(self._settle_now)
+        if self._settle_queued:
+            self.actor_ref.tell(_SETTLE)  # behind every signal in the mailbox now
+        for run in batch:
+            try:
+                self._settle(run)
+            except Exception as exc:  # one run's bug fails that run, not the others of the batch
+                _log.exception("completion shard %d failed settling run %s", self.shard, run.record.run_id)
+                self._fault(run.record.run_id, exc)
+
+    def _settle(self, run: _Run) -> None:
+        if self._runs.get(run.record.run_id) is not run:
+            return  # closed (expired) meanwhile
         run.settle_pending = False
         if self._synced(run) is not None or run.candidate is None or run.state != "running":
             return

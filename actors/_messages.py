@@ -134,9 +134,8 @@ class Signal:
 
 @dataclass(frozen=True, slots=True)
 class Settle:
-    """Sent by the CompletionActor to itself: decide between the signals that arrived so far."""
-
-    run_id: str
+    """Sent by the CompletionActor to itself: decide, for each run whose candidate was handled
+    before this was sent, between the signals that arrived so far (one message for many runs)."""
 
 
 # --- to the RunActor -------------------------------------------------------------------------
