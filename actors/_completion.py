@@ -219,7 +219,8 @@ class CompletionActor(ShardActor):
             self.bus.tell(PublishTerminal(rec.run_id, event))
         except pykka.ActorDeadError:
             _log.error("bus shard %d is dead; run %s ends without its log", self.shard, rec.run_id)
-        if self.run_actor is not None:
+        # only a cancel stops a worker; the others' outcome came from the worker (one tell fewer per run)
+        if self.run_actor is not None and event.type == "run.cancelled":
             with contextlib.suppress(pykka.ActorDeadError):
                 self.run_actor.tell(RunEnded(rec.run_id, event.type))
 

@@ -154,7 +154,8 @@ class WorkerDone:
 
 @dataclass(frozen=True, slots=True)
 class RunEnded:
-    """The run's terminal was decided: stop its worker if it still runs."""
+    """The run's terminal was decided as ``run.cancelled``: stop its worker if it still runs (a
+    completed or failed run's worker is done or ends by itself, so those are not sent)."""
 
     run_id: str
     kind: str
