@@ -25,6 +25,7 @@ from ._checks import check_run_options, check_text, first_error
 from ._completion import CompletionActor
 from ._errors import RunExpiredError, RunTimeoutError, SystemClosedError, UnknownRunError
 from ._executor import Executor, ExecutorFactory, LocalExecutor
+from ._expiry import ExpiryQueue
 from ._gc_pace import PACE
 from ._handle import RunHandle
 from ._info import RunInfo
@@ -121,10 +122,10 @@ class RunSystem:
         self._closed = False
         self._close_lock = threading.Lock()
         self._timer = Timer()
-        # bound once: each run's terminal callback and expiry timer are a partial of these, not
-        # a closure (a function and its cells) per run for the cyclic GC to walk
+        # bound once: each run's terminal callback is a partial of it, not a closure (a function
+        # and its cells) per run for the cyclic GC to walk; expiry is one queue for all runs
         self._on_terminal = self._terminal_reached
-        self._expire_later = self._expire
+        self._expiry = ExpiryQueue(self._timer, retention, self._expire)
         self._shards: list[Shard] = []
         for i in range(shards):
             bus = BusActor.start(i, retain_events, retain_bytes)
@@ -358,7 +359,7 @@ class RunSystem:
         if self._retention == 0:
             self._expire(run_id)
         else:
-            self._timer.call_later(self._retention, partial(self._expire_later, run_id))
+            self._expiry.add(run_id)
 
     def _expire(self, run_id: str) -> None:
         record = self._records.pop(run_id, None)
