@@ -1,18 +1,20 @@
-"""While many runs are in flight, the cyclic GC's full collections come 10x more rarely.
+"""While many runs are in flight, the cyclic GC's full collections come rarer, in proportion.
 
 Why: a full collection walks every tracked object in the process, and an in-flight async run
 is ~30 of them (coroutines, its task and context, the record and its primitives). CPython 3.11
-starts one each time the old generation grew 25 % and ten young-generation collections passed,
-so starting 100,000 runs made ~20 of them, each walking millions of objects: a third of the
-start time, and the per-run start cost grew with the count (docs/profiles.md).
+starts one every ten generation-1 collections once the old generation grew 25 %, so starting
+100,000 runs made ~17-20 of them, each walking millions of objects: a third of the start time,
+and the per-run start cost grew with the count (docs/profiles.md). With the third threshold
+multiplied by (in-flight runs // ``STEP``), a full collection's interval grows with what it
+walks, so its cost per run stays flat.
 
-Scoped and reversible: only the third threshold (how many generation-1 collections between
-full ones) changes, only while at least ``MANY`` runs of this process's systems are between
-``start`` and their terminal, and it is put back once fewer than ``MANY // 2`` are (the gap
-keeps it from flapping). Put back only if it is still the value set here: a host that changed
-the thresholds meanwhile keeps its own. Nothing is frozen or disabled: young collections run
-as before, and an explicit ``gc.collect()`` collects everything as always. The trade: cyclic
-garbage that survives the young generations waits longer for its full collection.
+Scoped and reversible: only the third threshold (generation-1 collections between full ones)
+changes, only while at least ``2 * STEP`` runs of this process's systems are between ``start``
+and their terminal; it is recomputed at each multiple of ``STEP`` and put back below. It is
+never put back over a value the host set meanwhile (that one becomes the base scaled from, if
+many runs stay in flight). Nothing is frozen or disabled: young collections run as before and an explicit
+``gc.collect()`` collects everything. The trade: cyclic garbage that outlives the young
+generations waits longer (up to 100x at 100,000 runs in flight) for its full collection.
 """
 
 from __future__ import annotations
@@ -20,47 +22,50 @@ from __future__ import annotations
 import gc
 import threading
 
-__all__ = ["FACTOR", "MANY", "GcPace", "PACE"]
+__all__ = ["PACE", "STEP", "GcPace"]
 
-MANY = 1_000  # in-flight runs from which full collections are made rarer
-FACTOR = 10  # how much rarer
+STEP = 1_000  # in-flight runs per multiple of the host's third threshold
 
 
 class GcPace:
-    """Counts the process's in-flight runs; raises and restores the gen-2 GC threshold."""
+    """Counts the process's in-flight runs; scales and restores the third GC threshold."""
 
-    __slots__ = ("_lock", "_raised", "_saved", "in_flight")
+    __slots__ = ("_lock", "_saved", "_set", "in_flight")
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.in_flight = 0
-        self._saved: tuple[int, int, int] | None = None  # the host's thresholds, while raised
-        self._raised: tuple[int, int, int] | None = None  # what was set here
+        self._saved: tuple[int, int, int] | None = None  # the host's thresholds, while paced
+        self._set: tuple[int, int, int] | None = None  # what was set here
 
     def started(self) -> None:
         with self._lock:
             self.in_flight += 1
-            if self.in_flight == MANY and self._saved is None:
-                self._raise()
+            if self.in_flight % STEP == 0:
+                self._pace()
 
     def ended(self) -> None:
         with self._lock:
             self.in_flight -= 1
-            if self.in_flight < MANY // 2 and self._saved is not None:
-                self._restore()
+            if self.in_flight % STEP == 0:
+                self._pace()
 
-    def _raise(self) -> None:
-        saved = gc.get_threshold()
-        if saved[0] == 0:  # the host disabled automatic collection this way: nothing to pace
+    def _pace(self) -> None:
+        factor = self.in_flight // STEP
+        current = gc.get_threshold()
+        if self._saved is not None and current != self._set:  # the host set its own: keep it
+            self._saved = self._set = None
+        if self._saved is None:
+            if factor < 2 or current[0] == 0:  # few runs, or automatic collection is off
+                return
+            self._saved = current
+        saved = self._saved
+        if factor < 2:
+            gc.set_threshold(*saved)
+            self._saved = self._set = None
             return
-        raised = (saved[0], saved[1], saved[2] * FACTOR)
-        gc.set_threshold(*raised)
-        self._saved, self._raised = saved, raised
-
-    def _restore(self) -> None:
-        if gc.get_threshold() == self._raised and self._saved is not None:
-            gc.set_threshold(*self._saved)
-        self._saved = self._raised = None
+        self._set = (saved[0], saved[1], saved[2] * factor)
+        gc.set_threshold(*self._set)
 
 
 PACE = GcPace()  # one per process: the collector is the process's, whichever system starts runs

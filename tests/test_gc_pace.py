@@ -1,5 +1,5 @@
-"""The GC pacing is scoped and reversible: full collections come rarer only while many runs are
-in flight, the host's threshold comes back after, and a host's own change is never undone."""
+"""The GC pacing is scoped and reversible: full collections come rarer, in proportion, only while
+many runs are in flight, the host's threshold comes back after, and a host's own change stays."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import threading
 from typing import Any
 
 from runwire.actors import RunContext, RunSystem
-from runwire.actors._gc_pace import FACTOR, MANY
+from runwire.actors._gc_pace import STEP
 from runwire.actors._messages import InfoRequest
 
 
@@ -43,11 +43,11 @@ def _in_flight(system: RunSystem, count: int) -> tuple[list[Any], Any]:
     return handles, lambda: system.start(releaser).wait(30)
 
 
-def test_full_collections_are_rarer_only_while_many_runs_are_in_flight() -> None:
+def test_full_collections_are_rarer_in_proportion_only_while_many_runs_are_in_flight() -> None:
     host = gc.get_threshold()
     with RunSystem() as system:
-        handles, release = _in_flight(system, MANY)
-        assert gc.get_threshold() == (host[0], host[1], host[2] * FACTOR)
+        handles, release = _in_flight(system, 3 * STEP)
+        assert gc.get_threshold() == (host[0], host[1], host[2] * 3)
         release()
         for h in handles:
             assert h.wait(30).type == "run.completed"
@@ -59,7 +59,7 @@ def test_a_threshold_the_host_set_meanwhile_is_never_undone() -> None:
     host = gc.get_threshold()
     try:
         with RunSystem() as system:
-            handles, release = _in_flight(system, MANY)
+            handles, release = _in_flight(system, 2 * STEP)
             gc.set_threshold(host[0], host[1], 7)  # the host's own choice, while runs are in flight
             release()
             for h in handles:
