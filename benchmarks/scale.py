@@ -2,7 +2,8 @@
 
 For K in 1,000 and 10,000 (RUNWIRE_BENCH_SCALE, e.g. "1000,10000,100000" for the stretch):
 start-to-terminal time for all K, peak RSS, KiB per idle in-flight run, threads used. Goals:
-10,000 runs complete, < 10 KiB per idle in-flight run, thread count independent of K.
+10,000 runs complete, < 10 KiB per idle in-flight run, thread count independent of K; issue 18:
+per-run start cost flat (largest K within 1.3x of 1,000) and, at 100,000, all terminals < 20 s.
 
 Usage: python benchmarks/scale.py [--json]
 """
@@ -85,13 +86,25 @@ def main() -> dict[str, Any]:
         results[str(k)] = row
         per_run = row["kib_per_in_flight_run"]
         print(
-            f"{k:7,d} runs: all in flight {row['all_in_flight_s']:.2f} s, "
+            f"{k:7,d} runs: all in flight {row['all_in_flight_s']:.2f} s "
+            f"({row['all_in_flight_s'] / k * 1e6:.0f} µs per run), "
             f"all terminals {row['start_to_all_terminals_s']:.2f} s, "
             f"{per_run:.2f} KiB/in-flight run (goal < 10: {'met' if per_run < 10 else 'NOT met'}), "
             f"peak RSS {row['peak_rss_mib']:.0f} MiB, "
             f"threads {row['threads_total']:.0f} (+{row['threads_added']:.0f}), completed {row['completed']:.0f}/{k}"
         )
+    if len(SIZES) > 1:
+        first, last = min(SIZES), max(SIZES)
+        ratio = (results[str(last)]["all_in_flight_s"] / last) / (results[str(first)]["all_in_flight_s"] / first)
+        print(f"start cost per run at {last:,d} / at {first:,d} = {ratio:.2f}x (goal <= 1.3x: {_met(ratio <= 1.3)})")
+    if "100000" in results:
+        total = results["100000"]["start_to_all_terminals_s"]
+        print(f"100,000 runs, all terminals {total:.1f} s (goal < 20 s: {_met(total < 20)})")
     return results
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "NOT met"
 
 
 if __name__ == "__main__" and not main_one(BENCHES):
