@@ -60,17 +60,14 @@ class _Overrun(Exception):
 
 
 def _expand(items: list[Item], replaying: bool) -> list[RunEvent]:
-    """Decode replay blocks in the consumer's thread (outside every lock): a page each, at most
-    (``Sink._hand_out``), so the first event of a long retained log does not wait for all of it."""
-    if not replaying:
-        return items  # type: ignore[return-value]  # the common case: live events only
-    out: list[RunEvent] = []
-    for item in items:
-        if isinstance(item, Replay):
-            out.extend(item.events())
-        else:
-            out.append(item)
-    return out
+    """Decode the replay block in ``items`` in the consumer's thread (outside every lock): a page
+    at most (``Sink._hand_out``), so the first event of a long retained log does not wait for all
+    of it. The block is first, or after the retention gap: the live events behind it are copied
+    as one slice, not looked at one by one (at 1,000 runs most of a reader's events came so)."""
+    if replaying:
+        at = 0 if type(items[0]) is Replay else 1
+        items[at : at + 1] = items[at].events()  # type: ignore[union-attr]  # a Replay: _hand_out says
+    return items  # type: ignore[return-value]  # events only, now
 
 
 class Sink:
@@ -142,21 +139,22 @@ class Sink:
         a replay block. A block is handed out a page at a time (``Replay.claim``, O(1)); what
         follows it (the live tail) waits in the buffer, in order, until the block is all out."""
         items = self._items
-        if not (
-            type(items[0]) is Replay or (self._last_seq == 0 and len(items) > 1 and type(items[1]) is Replay)
-        ):  # a block is pushed first (after a gap, maybe); once partly taken it is at the front
+        if type(items[0]) is Replay:  # once partly handed out, a block is at the front
+            at = 0
+        elif self._last_seq == 0 and len(items) > 1 and type(items[1]) is Replay:  # pushed after a gap
+            at = 1
+        else:
             out = list(items)
             items.clear()
             return out, False
-        out = []
-        while items:
-            item = items[0]
-            if type(item) is Replay:
-                page = item.claim()
-                if page is not item:
-                    out.append(page)
-                    break
-            out.append(items.popleft())
+        block = items[at]
+        page = block.claim()  # type: ignore[union-attr]
+        if page is block:  # its last page: everything buffered goes
+            out = list(items)
+            items.clear()
+        else:
+            out = [items.popleft() for _ in range(at)]
+            out.append(page)
         return out, True
 
     def _taken(self, items: list[Item]) -> bool:

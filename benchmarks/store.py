@@ -144,7 +144,7 @@ def main() -> dict[str, Any]:
             f"{name:13s} delivered {fmt(results[f'{name}.delivered_per_s'])} events/s, "
             f"durable {fmt(results[f'{name}.durable_per_s'])} events/s   (durable runs {spread})"
         )
-    ratios = [("store", 0.5), ("store_full", None), ("commit_floor", None), ("postgres", 0.3)]
+    ratios = [("store", 0.8), ("store_full", None), ("commit_floor", None), ("postgres", 0.3)]  # issue 18: >= 0.8x
     for name, goal in (pair for pair in ratios if pair[0] in every):
         # the median of per-repeat ratios: each pair ran back to back, under the same load
         pairs = [r["durable_per_s"] / m["durable_per_s"] for r, m in zip(every[name], every["memory"], strict=True)]

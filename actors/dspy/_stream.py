@@ -225,7 +225,7 @@ class _Session:
         reconciled: dict[str, JsonValue] = {}
         for listener in listeners:
             key = listener.key
-            sent = len(self._texts[key].sent)
+            sent = self._texts[key].size
             value = _field(done.outputs, listener.signature_field_name)
             if value is not _UNSET:
                 reconciled[key] = self._settle(key, final_text(value))

@@ -111,13 +111,14 @@ def _is_high_surrogate(text: str) -> bool:
 class FieldText:
     """What has been sent for one field in one predictor call, and what is held back."""
 
-    __slots__ = ("_decoder", "_held", "_json", "broken", "sent")
+    __slots__ = ("_decoder", "_held", "_json", "_parts", "broken", "size")
 
     def __init__(self, json_mode: bool = False) -> None:
         self._json = json_mode
         self._decoder = JsonStringDecoder() if json_mode else None
         self._held = ""  # trailing whitespace not sent yet
-        self.sent = ""
+        self._parts: list[str] = []  # the text sent, in pieces: ``+=`` on a str copied it per chunk
+        self.size = 0  # characters sent
         self.broken = False  # the listener went off its value: nothing more is sent before the settle
 
     def feed(self, chunk: str, verify: Callable[[str], bool] | None = None) -> str:
@@ -132,14 +133,23 @@ class FieldText:
         text = self._held + text
         body = text.rstrip()
         held = text[len(body) :]
-        if not self.sent and not self._json:
+        if not self.size and not self._json:
             body = body.lstrip()  # a text value is stripped: leading whitespace is never part of it
         if body and verify is not None and not verify(body):
             self.broken = True
             return ""
         self._held = held
-        self.sent += body
+        if body:
+            self._parts.append(body)
+            self.size += len(body)
         return body
+
+    @property
+    def sent(self) -> str:
+        """The text sent so far for this field in this call."""
+        if len(self._parts) > 1:
+            self._parts = ["".join(self._parts)]
+        return self._parts[0] if self._parts else ""
 
     def settle(self, final: str) -> tuple[str, bool]:
         """``(missing_suffix, diverged)`` against the field's final text.
@@ -148,8 +158,8 @@ class FieldText:
         back): the caller reports it; the suffix is then ''.
         """
         if final.startswith(self.sent):
-            suffix = final[len(self.sent) :]
-            self.sent = final
+            suffix = final[self.size :]
+            self._parts, self.size = [final], len(final)
             self._held = ""
             return suffix, False
         return "", True
