@@ -137,7 +137,7 @@ class RunContext:
         The run's delta throttle (``delta_max_rate`` of ``system.start``) may merge adjacent
         deltas before the log (their text joined, in order), and a slow ``coalesce`` subscriber
         may merge them or drop the oldest behind a ``stream.gap`` whose range the log replays."""
-        if self._cancel.is_set():
+        if self._cancel._flag:  # is_set(), without the call: this runs once per token
             raise Cancelled
         build = self._delta
         if build is None:

@@ -61,31 +61,44 @@ class Outbox:
     def put(self, event: RunEvent, cancelled: CancelFlag, block: bool) -> None:
         """Queue one event; wait while the window is full if ``block`` (sync workers only)."""
         with self._lock:
+            items = self._items
+            if len(items) < self.window and not self._sealed:  # the hot path: room, not sealed
+                items.append(event)
+                if self._scheduled:
+                    return
+                self._scheduled = True
+            else:
+                if not self._put_slow(event, cancelled, block):
+                    return
+        self._tell(self._drain)
+
+    def _put_slow(self, event: RunEvent, cancelled: CancelFlag, block: bool) -> bool:
+        """Under the lock: ``put`` on a sealed outbox or a full window; True if a Drain is due."""
+        if self._sealed:
+            self.late_dropped += 1
+            return False
+        items = self._items
+        while block and len(items) >= self.window:
+            if cancelled.is_set():
+                raise Cancelled
+            self._waiters += 1
+            if self.on_wait is not None:
+                self.on_wait()
+            if self._cond is None:
+                self._cond = threading.Condition(self._lock)
+            try:
+                self._cond.wait()
+            finally:
+                self._waiters -= 1
             if self._sealed:
                 self.late_dropped += 1
-                return
+                return False
             items = self._items
-            while block and len(items) >= self.window:
-                if cancelled.is_set():
-                    raise Cancelled
-                self._waiters += 1
-                if self.on_wait is not None:
-                    self.on_wait()
-                if self._cond is None:
-                    self._cond = threading.Condition(self._lock)
-                try:
-                    self._cond.wait()
-                finally:
-                    self._waiters -= 1
-                if self._sealed:
-                    self.late_dropped += 1
-                    return
-                items = self._items
-            items.append(event)
-            if self._scheduled:
-                return
-            self._scheduled = True
-        self._tell(self._drain)
+        items.append(event)
+        if self._scheduled:
+            return False
+        self._scheduled = True
+        return True
 
     def take(self) -> list[RunEvent]:
         """Bus side: everything queued so far, in emit order."""
