@@ -127,6 +127,8 @@ def _act(handle: Any, action: str, release: threading.Event, outcome: dict[str, 
         release.set()
 
 
+# 10,000 examples take ~100 s on 2 busy cores: above the suite's 120 s default on a loaded machine.
+@pytest.mark.timeout(360)
 @settings(max_examples=10_000)
 @given(
     actions=st.lists(st.sampled_from(ACTIONS), min_size=1, max_size=5),
