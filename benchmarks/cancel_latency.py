@@ -83,7 +83,9 @@ BENCHES = {
 
 def main() -> dict[str, Any]:
     results: dict[str, Any] = {"runs": RUNS, "repeats": REPEATS}
-    for name, goal in (("idle", 1.0), ("flood", 2.0), ("idle_switch_0.5ms", 1.0), ("flood_switch_0.5ms", 2.0)):
+    # Issue 18's goals: idle p99 < 0.5 ms, under a flood < 1.5 ms (the switch-interval variants
+    # are diagnostics, held to the same goals).
+    for name, goal in (("idle", 0.5), ("flood", 1.5), ("idle_switch_0.5ms", 0.5), ("flood_switch_0.5ms", 1.5)):
         runs = run_isolated(__file__, name)
         p50, p99 = median_of(runs, "p50_ms"), median_of(runs, "p99_ms")
         results[name] = {"p50_ms": p50, "p99_ms": p99, "p99_runs": [round(r["p99_ms"], 3) for r in runs]}
