@@ -14,9 +14,23 @@ import anyio.lowlevel
 __all__ = ["Doorbell", "doorbell_for_current_loop"]
 
 
+def current_loop_token() -> Any:
+    """The calling task's running asyncio loop, else anyio's native token (a trio token).
+
+    Why asyncio is asked first: anyio imports its asyncio backend (dozens of modules) on first
+    use. A subscriber's first ``await`` in a process paid that import, and while a run floods,
+    every import step waits for the GIL: its subscription reached the bus 2 s late, after the
+    run's first 155,000 events had left the retained window (benchmarks/concurrency.py).
+    """
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return anyio.lowlevel.current_token().native_token
+
+
 def loop_waker() -> Callable[[Callable[[], object]], object]:
     """A non-blocking, thread-safe "run this soon" for the calling task's event loop."""
-    native: Any = anyio.lowlevel.current_token().native_token
+    native: Any = current_loop_token()
     if hasattr(native, "call_soon_threadsafe"):  # asyncio loop
         return native.call_soon_threadsafe  # type: ignore[no-any-return]
     return native.run_sync_soon  # type: ignore[no-any-return]  # trio token
@@ -31,7 +45,7 @@ Waiter: TypeAlias = "asyncio.Future[None] | anyio.Event"
 
 
 def _release(waiter: Waiter) -> None:
-    if isinstance(waiter, anyio.Event):
+    if not isinstance(waiter, asyncio.Future):  # tested first: ``anyio.Event`` is imported lazily
         waiter.set()
     elif not waiter.done():  # its consumer was cancelled while parked
         waiter.set_result(None)
@@ -96,7 +110,7 @@ _doorbells_lock = threading.Lock()
 
 
 def doorbell_for_current_loop() -> Doorbell:
-    native: Any = anyio.lowlevel.current_token().native_token
+    native: Any = current_loop_token()
     with _doorbells_lock:
         bell = _doorbells.get(native)
         if bell is None:

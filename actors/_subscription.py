@@ -8,6 +8,7 @@ consumer's own event loop for async ones — ``call_soon_threadsafe`` on asyncio
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
@@ -283,10 +284,10 @@ class AsyncSink(Sink):
                         raise self._error
                     return None
                 event = self._event = self._bell.waiter()
-            if isinstance(event, anyio.Event):
-                await event.wait()
-            else:
+            if isinstance(event, asyncio.Future):  # tested first: ``anyio.Event`` is imported lazily
                 await event  # this loop's future: set by the doorbell's round on this loop
+            else:
+                await event.wait()
         self._resume(resume)
         return _expand(items, replaying)
 
