@@ -30,9 +30,12 @@ def current_loop_token() -> Any:
 
 def loop_waker() -> Callable[[Callable[[], object]], object]:
     """A non-blocking, thread-safe "run this soon" for the calling task's event loop."""
-    native: Any = current_loop_token()
-    if hasattr(native, "call_soon_threadsafe"):  # asyncio loop
-        return native.call_soon_threadsafe  # type: ignore[no-any-return]
+    return _waker_of(current_loop_token())
+
+
+def _waker_of(native: Any) -> Callable[[Callable[[], object]], object]:
+    if isinstance(native, asyncio.AbstractEventLoop):
+        return native.call_soon_threadsafe
     return native.run_sync_soon  # type: ignore[no-any-return]  # trio token
 
 
@@ -115,5 +118,5 @@ def doorbell_for_current_loop() -> Doorbell:
         bell = _doorbells.get(native)
         if bell is None:
             loop = native if isinstance(native, asyncio.AbstractEventLoop) else None
-            bell = _doorbells[native] = Doorbell(loop_waker(), loop)
+            bell = _doorbells[native] = Doorbell(_waker_of(native), loop)
     return bell
