@@ -12,6 +12,7 @@ import logging
 from collections.abc import Iterable
 from concurrent.futures import InvalidStateError
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import pykka
@@ -19,6 +20,7 @@ import pykka
 from runwire.protocol import GAP_REASON_RETENTION, RunEvent, StreamGap, utc_now
 
 from ._completion import terminal_event
+from ._doorbell import hold_wakes, release_wakes, wake_later
 from ._errors import UnknownRunError
 from ._live_run import LiveRun
 from ._messages import (
@@ -57,6 +59,11 @@ class _Log:
         return self.retained.last_seq
 
 
+def _resolve(record: LiveRun, event: RunEvent) -> None:
+    with contextlib.suppress(InvalidStateError):  # already resolved by a crash handler
+        record.terminal.set_result(event)
+
+
 @dataclass(frozen=True, slots=True)
 class BusRunInfo:
     last_seq: int
@@ -77,6 +84,15 @@ class BusActor(ShardActor):
         self.retain_bytes = retain_bytes
         self.completion: pykka.ActorRef[Any] | None = None  # set by the system before any run
         self._logs: dict[str, _Log] = {}
+
+    def on_receive(self, message: Any) -> Any:
+        # The subscribers' wake-ups and the terminal's waiters wait for the end of the message:
+        # woken earlier, each thread would only wait for the GIL this one still holds.
+        hold_wakes()
+        try:
+            return super().on_receive(message)
+        finally:
+            release_wakes()
 
     def _handle(self, message: Any) -> Any:
         match message:
@@ -183,8 +199,10 @@ class BusActor(ShardActor):
         for sink in log.sinks:
             sink.close()
         log.sinks.clear()
-        with contextlib.suppress(InvalidStateError):  # already resolved by a crash handler
-            log.record.terminal.set_result(event)
+        # resolved after the subscribers' wake-ups: the threads waiting on it come after them
+        resolve = partial(_resolve, log.record, event)
+        if not wake_later(resolve):
+            resolve()
 
     def _subscribe(self, run_id: str, sink: Sink, after_seq: int) -> None:
         log = self._logs.get(run_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import weakref
 from collections.abc import Callable
@@ -11,7 +12,48 @@ from typing import Any, TypeAlias
 import anyio
 import anyio.lowlevel
 
-__all__ = ["Doorbell", "doorbell_for_current_loop"]
+__all__ = ["Doorbell", "doorbell_for_current_loop", "hold_wakes", "release_wakes", "wake_later"]
+
+_log = logging.getLogger("runwire.doorbell")
+
+
+class _Round(threading.local):
+    due: list[Callable[[], object]] | None = None
+
+
+_round = _Round()
+
+
+def hold_wakes() -> None:
+    """From now until ``release_wakes``, this thread's wake-ups (``wake_later``) are held.
+
+    Why: a consumer woken while the waking thread (a bus) still has work to do wakes only to wait
+    for the GIL, and waits again: one extra context switch per event on the consumer's thread
+    and a millisecond-scale tail whenever the scheduler then takes its time (docs/profiles.md,
+    Session 8). The bus holds its wake-ups while it handles a message and releases them as its
+    last act, just before it blocks on its mailbox, so the woken thread finds the GIL free.
+    """
+    _round.due = []
+
+
+def release_wakes() -> None:
+    """Run the wake-ups held since ``hold_wakes``, in the order they were asked for."""
+    due, _round.due = _round.due, None
+    if due:
+        for wake in due:
+            try:
+                wake()
+            except Exception:  # one consumer's broken wake-up must not cost the others theirs
+                _log.exception("a held wake-up raised")
+
+
+def wake_later(wake: Callable[[], object]) -> bool:
+    """Hold ``wake`` until this thread's ``release_wakes``; False (not held) outside a hold."""
+    due = _round.due
+    if due is None:
+        return False
+    due.append(wake)
+    return True
 
 
 def current_loop_token() -> Any:
@@ -63,7 +105,7 @@ class Doorbell:
     schedules ``_fire`` on the loop, which wakes them all.
     """
 
-    __slots__ = ("_lock", "_pending", "_scheduled", "waiter", "wake")
+    __slots__ = ("_lock", "_loop", "_pending", "_scheduled", "closed", "waiter", "wake")
 
     def __init__(
         self, wake: Callable[[Callable[[], object]], object], loop: asyncio.AbstractEventLoop | None = None
@@ -72,24 +114,37 @@ class Doorbell:
         self._lock = threading.Lock()
         self._pending: list[Waiter] = []
         self._scheduled = False
+        self._loop = loop
+        self.closed = False  # a wake-up failed: the loop is closed (or the trio run finished), for good
         # a new waiter per park: on a known asyncio loop a bare future of it (an ``anyio.Event``
         # costs ~4x as much to make, wait and set: it is looked up, wrapped, and waits on a future
         # itself), else an ``anyio.Event`` (trio, or a caller's own ``wake``)
         self.waiter: Callable[[], Waiter] = anyio.Event if loop is None else loop.create_future
 
     def ring(self, event: Waiter) -> bool:
-        """Have ``event`` set on the loop soon; False if the loop is closed."""
+        """Have ``event`` set on the loop soon; False if the loop is closed.
+
+        On a known asyncio loop that is open, the call into it is held until the ringing
+        thread's ``release_wakes`` if it holds its wake-ups (a bus, until the end of its message).
+        """
         with self._lock:
             self._pending.append(event)
             if self._scheduled:
                 return True
             self._scheduled = True
+        loop = self._loop
+        if loop is not None and not loop.is_closed() and wake_later(self._schedule):
+            return True  # a loop closed by then fails at release: ``closed`` tells the next push
+        return self._schedule()
+
+    def _schedule(self) -> bool:
         try:
             self.wake(self._fire)
         except RuntimeError:  # closed loop (asyncio), finished run (trio): its consumers are gone
             with self._lock:
                 self._scheduled = False
                 self._pending.clear()
+            self.closed = True
             return False
         return True
 

@@ -24,7 +24,7 @@ from ._coalesce import coalesce
 from ._doorbell import Doorbell as _Doorbell
 from ._doorbell import Waiter as _Waiter
 from ._doorbell import doorbell_for_current_loop as _doorbell_for_current_loop
-from ._doorbell import loop_waker
+from ._doorbell import loop_waker, wake_later
 from ._errors import RunTimeoutError, SubscriberTooSlowError, UnknownRunError
 from ._retained import Replay
 
@@ -190,25 +190,40 @@ class Sink:
 
 
 class SyncSink(Sink):
-    __slots__ = ("_cond", "_waiting")
+    __slots__ = ("_cond", "_waiting", "_wake_due")
 
     def __init__(self, limit: int | None = None, policy: Policy = "coalesce") -> None:
         super().__init__(limit, policy)
         self._cond = threading.Condition(self._lock)
         self._waiting = False
+        self._wake_due = False  # a wake-up is held by the bus until the end of its message
+
+    def _wake_consumer(self) -> None:
+        """Under the lock: wake the consumer now, or once the bus is done (one held wake-up)."""
+        if self._wake_due:
+            return
+        if wake_later(self._notify):
+            self._wake_due = True
+        else:
+            self._cond.notify()
+
+    def _notify(self) -> None:
+        with self._lock:
+            self._wake_due = False
+            self._cond.notify()
 
     def push(self, events: Sequence[Item]) -> int:
         with self._lock:
             status = self._admit(events)
             if self._waiting:
-                self._cond.notify()
+                self._wake_consumer()
         return status
 
     def close(self, error: BaseException | None = None) -> None:
         with self._lock:
             self._closed = True
             self._error = self._error or error
-            self._cond.notify()
+            self._wake_consumer()
 
     def take(self, timeout: float | None) -> list[RunEvent] | None:
         """Everything available, waiting if there is nothing yet; None at end of stream."""
@@ -251,7 +266,7 @@ class AsyncSink(Sink):
     def _wake_consumer(self) -> bool:
         event, self._event = self._event, None
         if event is None:
-            return True
+            return not self._bell.closed  # a held wake-up of this loop failed since: it is gone
         return self._bell.ring(event)
 
     def _alive(self) -> bool:
