@@ -91,6 +91,7 @@ class RunHandle:
         # GIL while the bus and the subscriber need it (docs/profiles.md, Cancel).
         first = rec.cancel_requested.set_quietly()
         shard = self._system._shards[rec.shard]
+        rec.terminal.prepare_wait()  # before the bus is woken: after it, this thread only blocks
         decided = decide_cancel(rec, shard, reason)
         # a worker waiting on backpressure re-checks cancellation now; woken after the bus, so
         # that the bus tends to be first in line for the GIL

@@ -349,3 +349,39 @@ def test_runs_never_share_the_lock_of_their_cancel_flag_and_terminal() -> None:
         finally:
             gate.set()
         assert held.wait(10).type == "run.completed"
+
+
+@pytest.mark.parametrize(
+    ("parent", "step", "reason", "finish_reason"),
+    [
+        (None, None, "cancelled", None),
+        ("loop-1", 0, "", "stop"),
+        ("loop-1", 7, "usuário pediu ✋", "length"),
+        (None, None, "bad \ud800", None),  # not UTF-8: the validated path (it fails the terminal)
+        (None, True, "x", None),  # a bool is no step: the validated path
+    ],
+)
+def test_the_cancelled_event_fast_path_equals_the_validated_one(
+    parent: str | None, step: Any, reason: str, finish_reason: str | None
+) -> None:
+    """decide_cancel builds run.cancelled without pydantic's validation where it can only be
+    valid; it must be the event terminal_event validates, and parse the same from its JSON."""
+    from types import SimpleNamespace
+
+    from runwire.actors._completion import cancelled_event, terminal_event
+    from runwire.actors._messages import Signal
+    from runwire.protocol import parse_event
+
+    record: Any = SimpleNamespace(run_id="run-1", parent_run_id=parent, step=step)
+    fast = cancelled_event(record, reason, finish_reason)
+    slow = terminal_event(record, Signal("run-1", "cancel", reason=reason), finish_reason)
+    assert type(fast) is type(slow)
+    assert fast.model_fields_set == slow.model_fields_set
+    assert fast.model_dump(exclude={"ts", "message"}) == slow.model_dump(exclude={"ts", "message"})
+    if fast.type == "run.cancelled":
+        assert fast == slow.model_copy(update={"ts": fast.ts})
+        assert list(fast.__dict__) == list(slow.__dict__)
+        assert parse_event(fast.model_dump_json()) == parse_event(slow.model_dump_json()).model_copy(
+            update={"ts": fast.ts}
+        )
+        assert fast.ts.tzinfo is slow.ts.tzinfo
