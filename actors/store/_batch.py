@@ -27,9 +27,20 @@ from typing import Final, NamedTuple
 from runwire.protocol import TERMINAL_STATE_OF, TERMINAL_TYPES, RunEvent, dump_event
 
 from ._api import TERMINAL_STATES, RunState
-from ._schema import SEQ_BITS
+from ._schema import PACK_SEP, SEQ_BITS
 
-__all__ = ["Append", "BatchResult", "CreateRun", "Dump", "SetState", "WriteOp", "apply_writes", "columns", "op_run_ids"]
+__all__ = [
+    "MAX_PACK",
+    "Append",
+    "BatchResult",
+    "CreateRun",
+    "Dump",
+    "SetState",
+    "WriteOp",
+    "apply_writes",
+    "columns",
+    "op_run_ids",
+]
 
 
 class CreateRun(NamedTuple):
@@ -74,6 +85,9 @@ class SetState(NamedTuple):
 
 WriteOp = CreateRun | Append | Dump | SetState
 
+_DELTA: Final = "text.delta"
+MAX_PACK: Final = 256  # deltas per packed row: what a read from a cursor inside one skips at most
+_join: Final = PACK_SEP.join
 _SPECIAL: Final = frozenset(TERMINAL_TYPES | {"run.started"})  # event types that also update the run's row
 
 _INSERT_RUN = (
@@ -194,11 +208,46 @@ class _Applier:
             and not (self.result.rejected and run_id in self.result.rejected)
         ):  # the hot case: one run's ordinary events; rows built in C
             base = key << SEQ_BITS
-            ids = [base | s for s in seqs]
-            self.rows += chain.from_iterable(zip(ids, types, map(_timestamp, op.ts), op.data, strict=True))
+            n = len(seqs)
+            if n > 1 and types.count(_DELTA) == n and seqs[-1] - seqs[0] == n - 1:  # deltas only: packed
+                self._pack(base, seqs, op.ts, op.data, 0, n)
+            elif _DELTA in types and n > 1:
+                self._pack_runs(base, seqs, types, op.ts, op.data)
+            else:
+                ids = [base | s for s in seqs]
+                self.rows += chain.from_iterable(zip(ids, types, map(_timestamp, op.ts), op.data, strict=True))
             self.result.acks[run_id] = seqs[-1]
             return
         self._append_each(op)
+
+    def _pack(
+        self, base: int, seqs: Sequence[int], ts: Sequence[datetime], data: Sequence[bytes], i: int, j: int
+    ) -> None:
+        """Contiguous deltas ``i..j-1`` as packed rows of at most ``MAX_PACK`` (see ``_schema._V3``)."""
+        rows = self.rows
+        while i < j:
+            end = min(j, i + MAX_PACK)
+            last = end - 1
+            if end - i == 1:
+                rows += (base | seqs[last], _DELTA, ts[last].timestamp(), data[last])
+            else:
+                rows += (base | seqs[last], _DELTA, ts[last].timestamp(), _join(data[i:end]))
+            i = end
+
+    def _pack_runs(
+        self, base: int, seqs: Sequence[int], types: Sequence[str], ts: Sequence[datetime], data: Sequence[bytes]
+    ) -> None:
+        """One run's ordinary events: each stretch of contiguous deltas packed, the others a row each."""
+        rows, n, i = self.rows, len(seqs), 0
+        while i < n:
+            j = i + 1
+            if types[i] == _DELTA:
+                while j < n and types[j] == _DELTA and seqs[j] == seqs[j - 1] + 1:
+                    j += 1
+                self._pack(base, seqs, ts, data, i, j)
+            else:
+                rows += (base | seqs[i], types[i], ts[i].timestamp(), data[i])
+            i = j
 
     def _append_each(self, op: Append) -> None:
         keys, rows, acks, rejected = self.keys, self.rows, self.result.acks, self.result.rejected

@@ -11,7 +11,7 @@ from typing import Final
 from runwire.protocol import RunFailed, dump_event
 
 from ._owner import OwnerLock
-from ._schema import event_id, run_span
+from ._schema import event_id, last_of_row, run_span
 
 __all__ = ["GC_CHUNK", "VACUUM_CHUNK", "GcJob", "RecoverJob"]
 
@@ -53,7 +53,7 @@ class RecoverJob:
             run_id=run_id,
             seq=last_seq + 1,
             parent_run_id=parent,
-            step=_step_of(last[1]) if last else None,
+            step=_step_of(last_of_row(bytes(last[1]))) if last else None,
             error_type="ProcessExited",
             message=(
                 "the process running this run exited before the run ended "

@@ -12,6 +12,7 @@ from typing import Any, cast
 from ._api import RawEvent, RunRecord, RunState
 from ._connect import connect_reader, wrap_error
 from ._errors import StoreClosedError
+from ._schema import PACK_SEP, split_row
 
 __all__ = ["Readers"]
 
@@ -116,8 +117,18 @@ class Readers:
             "ON e.id > (r.id << 32) + ? AND e.id <= (r.id << 32) + 4294967295 "
             "WHERE r.run_id = ? ORDER BY e.id LIMIT ?"
         )
-        rows = self._query("reading events", sql, (max(after_seq, 0), run_id, -1 if limit is None else limit))
-        return [RawEvent(int(seq), str(etype), bytes(data)) for seq, etype, data in rows]
+        after_seq = max(after_seq, 0)
+        rows = self._query("reading events", sql, (after_seq, run_id, -1 if limit is None else limit))
+        if not any(PACK_SEP in data for _, _, data in rows):
+            return [RawEvent(int(seq), str(etype), bytes(data)) for seq, etype, data in rows]
+        # A packed row holds several events (a row per event at least: LIMIT rows >= limit events);
+        # the first one read may begin at or before the cursor.
+        out: list[RawEvent] = []
+        for last, etype, data in rows:
+            first, parts = split_row(int(last), bytes(data))
+            skip = max(0, after_seq + 1 - first)
+            out += [RawEvent(first + i, str(etype), part) for i, part in enumerate(parts[skip:], skip)]
+        return out if limit is None else out[:limit]
 
     def scalar(self, sql: str) -> int:
         """One integer (a PRAGMA such as page_count): for health checks and tests."""

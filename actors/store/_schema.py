@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Final
 
 from ._errors import StoreError
 
@@ -17,9 +18,12 @@ __all__ = [
     "MAX_SEQ",
     "MIGRATIONS",
     "check_schema",
+    "PACK_SEP",
     "event_id",
+    "last_of_row",
     "prepare_schema",
     "run_span",
+    "split_row",
 ]
 
 APPLICATION_ID = 0x52574E52  # "RWNR": marks the file as a runwire store in the SQLite header
@@ -100,7 +104,33 @@ _V2 = (
     "CREATE INDEX runs_ended ON runs (ended_at) WHERE ended_at IS NOT NULL",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
+# v3: packed rows. A run's consecutive ``text.delta`` events of one drain may share one row: its
+# id is the LAST seq's (so a run's last seq, a cursor's range read and gc are unchanged), type
+# 'text.delta', ts the last delta's, and data the deltas' ``dump_event`` bytes joined by b"\n"
+# (compact JSON never holds a raw newline, so a row with one is packed; its parts are seqs
+# last-n+1 .. last). v2 rows are v3 rows of one event: nothing to convert, but a v2 reader
+# would take a packed row for one event, hence the version. The view splits packed rows (its
+# ts for a packed part is parsed from the part's JSON, to the millisecond; data is exact).
+_V3 = (
+    "DROP VIEW event_log",
+    """CREATE VIEW event_log AS
+       WITH RECURSIVE parts(id, ts, i, part, rest) AS (
+           SELECT id, ts, 0, NULL, CAST(data AS TEXT) || char(10) FROM events
+           UNION ALL
+           SELECT id, ts, i + 1, substr(rest, 1, instr(rest, char(10)) - 1), substr(rest, instr(rest, char(10)) + 1)
+           FROM parts WHERE rest != ''
+       ),
+       split AS (
+           SELECT id, ts, i, part, count(*) OVER (PARTITION BY id) AS n FROM parts WHERE i > 0
+       )
+       SELECT r.run_id, (s.id & 4294967295) - s.n + s.i AS seq, e.type,
+              CASE WHEN s.n = 1 THEN s.ts
+                   ELSE (julianday(json_extract(s.part, '$.ts')) - 2440587.5) * 86400.0 END AS ts,
+              CAST(s.part AS BLOB) AS data
+       FROM split s JOIN events e ON e.id = s.id JOIN runs r ON r.id = s.id >> 32""",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
 CURRENT_VERSION = len(MIGRATIONS)
 
 SEQ_BITS = 32
@@ -115,6 +145,22 @@ def event_id(run_key: int, seq: int) -> int:
 def run_span(run_key: int) -> tuple[int, int]:
     """The rowid range [first, last] that holds all of a run's events."""
     return run_key << SEQ_BITS, (run_key << SEQ_BITS) | MAX_SEQ
+
+
+PACK_SEP: Final = b"\n"  # joins the events of a packed row (see _V3)
+
+
+def split_row(last_seq: int, data: bytes) -> tuple[int, list[bytes]]:
+    """A stored row's first seq and its events' JSON: one, or a packed row's several."""
+    if PACK_SEP not in data:
+        return last_seq, [data]
+    parts = data.split(PACK_SEP)
+    return last_seq - len(parts) + 1, parts
+
+
+def last_of_row(data: bytes) -> bytes:
+    """The JSON of a stored row's last event."""
+    return data.rpartition(PACK_SEP)[2]
 
 
 def _user_tables(conn: sqlite3.Connection) -> set[str]:
