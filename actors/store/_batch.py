@@ -19,7 +19,7 @@ import functools
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import chain
 from operator import attrgetter
 from typing import Final, NamedTuple
@@ -88,6 +88,7 @@ WriteOp = CreateRun | Append | Dump | SetState
 _DELTA: Final = "text.delta"
 MAX_PACK: Final = 256  # deltas per packed row: what a read from a cursor inside one skips at most
 _join: Final = PACK_SEP.join
+_EPOCH: Final = datetime.fromtimestamp(0, UTC)
 _SPECIAL: Final = frozenset(TERMINAL_TYPES | {"run.started"})  # event types that also update the run's row
 
 _INSERT_RUN = (
@@ -158,6 +159,9 @@ class _Applier:
         self.rows: list[object] = []  # flat: id, type, ts, data for each event
         self.started: list[tuple[float, int]] = []
         self.terminals: list[tuple[str, float, bytes, int, int]] = []
+        self.pack: list[bytes] = []  # the open packed row: its deltas' JSON, the last one's id and ts
+        self.pack_id = -2
+        self.pack_ts = _EPOCH
 
     def reject(self, run_id: str, reason: str) -> None:
         reasons = self.result.rejected.setdefault(run_id, [])
@@ -209,9 +213,9 @@ class _Applier:
         ):  # the hot case: one run's ordinary events; rows built in C
             base = key << SEQ_BITS
             n = len(seqs)
-            if n > 1 and types.count(_DELTA) == n and seqs[-1] - seqs[0] == n - 1:  # deltas only: packed
-                self._pack(base, seqs, op.ts, op.data, 0, n)
-            elif _DELTA in types and n > 1:
+            if types.count(_DELTA) == n and seqs[-1] - seqs[0] == n - 1:  # deltas only: packed
+                self._deltas(base, seqs, op.ts, op.data, 0, n)
+            elif _DELTA in types:
                 self._pack_runs(base, seqs, types, op.ts, op.data)
             else:
                 ids = [base | s for s in seqs]
@@ -220,19 +224,31 @@ class _Applier:
             return
         self._append_each(op)
 
-    def _pack(
+    def _deltas(
         self, base: int, seqs: Sequence[int], ts: Sequence[datetime], data: Sequence[bytes], i: int, j: int
     ) -> None:
-        """Contiguous deltas ``i..j-1`` as packed rows of at most ``MAX_PACK`` (see ``_schema._V3``)."""
-        rows = self.rows
+        """Contiguous deltas ``i..j-1`` of one run into packed rows of at most ``MAX_PACK`` (see
+        ``_schema._V3``): the open pack goes on across this drain's batches while seqs follow on."""
+        parts = self.pack
+        if parts and self.pack_id + 1 == base | seqs[i]:  # the next seq of the same run
+            take = min(MAX_PACK - len(parts), j - i)
+            parts += data[i : i + take]
+            i += take
+            self.pack_id, self.pack_ts = base | seqs[i - 1], ts[i - 1]
         while i < j:
+            self._close_pack()
             end = min(j, i + MAX_PACK)
-            last = end - 1
-            if end - i == 1:
-                rows += (base | seqs[last], _DELTA, ts[last].timestamp(), data[last])
-            else:
-                rows += (base | seqs[last], _DELTA, ts[last].timestamp(), _join(data[i:end]))
+            self.pack = list(data[i:end])
+            self.pack_id, self.pack_ts = base | seqs[end - 1], ts[end - 1]
             i = end
+        if len(self.pack) >= MAX_PACK:
+            self._close_pack()
+
+    def _close_pack(self) -> None:
+        parts = self.pack
+        if parts:
+            self.rows += (self.pack_id, _DELTA, self.pack_ts.timestamp(), parts[0] if len(parts) == 1 else _join(parts))
+            self.pack = []
 
     def _pack_runs(
         self, base: int, seqs: Sequence[int], types: Sequence[str], ts: Sequence[datetime], data: Sequence[bytes]
@@ -244,7 +260,7 @@ class _Applier:
             if types[i] == _DELTA:
                 while j < n and types[j] == _DELTA and seqs[j] == seqs[j - 1] + 1:
                     j += 1
-                self._pack(base, seqs, ts, data, i, j)
+                self._deltas(base, seqs, ts, data, i, j)
             else:
                 rows += (base | seqs[i], types[i], ts[i].timestamp(), data[i])
             i = j
@@ -261,9 +277,12 @@ class _Applier:
                 key = self.lookup(run_id)
                 if key is None:
                     continue
+            acks[run_id] = seq
+            if etype == _DELTA:
+                self._deltas(key << SEQ_BITS, (seq,), (at,), (data,), 0, 1)
+                continue
             ts = at.timestamp()
             rows += ((key << SEQ_BITS) | seq, etype, ts, data)
-            acks[run_id] = seq
             if etype in TERMINAL_TYPES:
                 self.terminals.append((TERMINAL_STATE_OF[etype], ts, data, seq, key))
                 del keys[run_id]
@@ -302,6 +321,7 @@ class _Applier:
             self.reject(op.run_id, "set_state() for an unknown run refused")
 
     def finish(self) -> BatchResult:
+        self._close_pack()
         if self.rows:
             _insert_events(self.cur, self.rows)
         if self.started:
