@@ -12,7 +12,7 @@ from typing import Any, cast
 from ._api import RawEvent, RunRecord, RunState
 from ._connect import connect_reader, wrap_error
 from ._errors import StoreClosedError
-from ._schema import PACK_SEP, split_row
+from ._schema import MAX_SEQ, PACK_SEP, split_row
 
 __all__ = ["Readers"]
 
@@ -40,6 +40,24 @@ def _record(row: tuple[Any, ...]) -> RunRecord:
         last_seq=int(row[8]),
         terminal_json=None if row[9] is None else bytes(row[9]),
     )
+
+
+def _split(rows: list[tuple[Any, ...]], after_seq: int, want: int) -> list[RawEvent]:
+    """Rows as (at most ``want``) events: a packed row split into its events, the first row's
+    events up to the cursor left out."""
+    if not any(PACK_SEP in data for _, _, data in rows):
+        return [RawEvent(int(seq), str(etype), bytes(data)) for seq, etype, data in rows[:want]]
+    out: list[RawEvent] = []
+    for last, etype, data in rows:
+        first, parts = split_row(int(last), bytes(data))
+        skip = max(0, after_seq + 1 - first)
+        kind = str(etype)
+        out += [
+            RawEvent(seq, kind, part) for seq, part in enumerate(parts[skip : skip + want - len(out)], first + skip)
+        ]
+        if len(out) >= want:
+            break
+    return out
 
 
 class Readers:
@@ -118,17 +136,21 @@ class Readers:
             "WHERE r.run_id = ? ORDER BY e.id LIMIT ?"
         )
         after_seq = max(after_seq, 0)
-        rows = self._query("reading events", sql, (after_seq, run_id, -1 if limit is None else limit))
-        if not any(PACK_SEP in data for _, _, data in rows):
-            return [RawEvent(int(seq), str(etype), bytes(data)) for seq, etype, data in rows]
-        # A packed row holds several events (a row per event at least: LIMIT rows >= limit events);
-        # the first one read may begin at or before the cursor.
-        out: list[RawEvent] = []
-        for last, etype, data in rows:
-            first, parts = split_row(int(last), bytes(data))
-            skip = max(0, after_seq + 1 - first)
-            out += [RawEvent(first + i, str(etype), part) for i, part in enumerate(parts[skip:], skip)]
-        return out if limit is None else out[:limit]
+        conn = self._borrow()
+        try:
+            cur = conn.execute(sql, (after_seq, run_id, -1 if limit is None else limit))
+            if limit is None:
+                return _split(cur.fetchall(), after_seq, MAX_SEQ)
+            # A packed row holds up to MAX_PACK events: fetch rows only until ``limit`` events are
+            # read (LIMIT rows is an upper bound: a row holds one event at least).
+            out: list[RawEvent] = []
+            while len(out) < limit and (rows := cur.fetchmany(min(limit, 16))):
+                out += _split(rows, after_seq, limit - len(out))
+            return out
+        except sqlite3.Error as exc:
+            raise wrap_error(exc, self.path, "reading events") from exc
+        finally:
+            self._give_back(conn)
 
     def scalar(self, sql: str) -> int:
         """One integer (a PRAGMA such as page_count): for health checks and tests."""
