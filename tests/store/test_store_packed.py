@@ -197,3 +197,20 @@ def test_utc_and_offset_timestamps_survive_packing(store: SqliteRunStore) -> Non
     store.append(events, wanted)
     store.flush(30)
     _check_every_cursor(store, "tz", wanted)
+
+
+def test_recovery_continues_after_a_packed_last_row(open_store: Callable[..., SqliteRunStore]) -> None:
+    """Recovery reads the run's last event out of a packed row: the next seq, and its step."""
+    first = open_store()
+    first.create_run("left", "demo", parent_run_id="loop")
+    events = _log("left", [("delta", "a", f"t{i}", None, None) for i in range(300)], 5)[:-1]
+    first.append(events, [dump_event(ev) for ev in events])
+    first.close()
+    assert _rows(first.path, "left") < 5
+
+    second = open_store()
+    assert second.recover() == ["left"]
+    log = second.read_events("left")
+    assert [ev.seq for ev in log] == list(range(1, len(events) + 2))
+    assert (log[-1].type, log[-1].step) == ("run.failed", 5)
+    assert [dump_event(ev) for ev in log[:-1]] == [dump_event(ev) for ev in events]
