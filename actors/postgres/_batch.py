@@ -40,6 +40,10 @@ class SetState(NamedTuple):
 
 WriteOp = CreateRun | Append | SetState
 
+_DELTA = "text.delta"
+MAX_PACK = 256  # deltas per packed row, as in the SQLite store
+PACK_SEP = b"\n"  # the SQLite store's packed-row layout (its _schema._V3): one format for both
+
 _INSERT_RUN = (
     "INSERT INTO runs (run_id, pipeline, inputs, parent_run_id, state, created_at, owner) "
     "VALUES (%s, %s, %s, %s, 'pending', %s, %s) ON CONFLICT (run_id) DO NOTHING RETURNING id"
@@ -90,6 +94,8 @@ class _Applier:
         self.rows: list[tuple[int, int, str, float, bytes]] = []
         self.started: tuple[list[float], list[int]] = ([], [])
         self.terminals: list[tuple[str, float, bytes, int, int]] = []
+        self.pack: list[bytes] = []  # the open packed row: its deltas' JSON; (run key, last seq, ts)
+        self.pack_at: tuple[int, int, float] = (-1, -2, 0.0)
 
     def reject(self, run_id: str, reason: str) -> None:
         reasons = self.result.rejected.setdefault(run_id, [])
@@ -171,8 +177,17 @@ class _Applier:
                 self.reject(run_id, f"event seq {ev.seq} cannot be serialized: {exc}")
                 continue
             etype = ev.type
-            rows.append((key, ev.seq, etype, ts, data))
             acks[run_id] = ev.seq
+            if etype == _DELTA:  # packed with the deltas before it if it follows them (see _schema._V3)
+                pack = self.pack
+                if pack and self.pack_at[0] == key and self.pack_at[1] + 1 == ev.seq and len(pack) < MAX_PACK:
+                    pack.append(data)
+                else:
+                    self._close_pack()
+                    self.pack = [data]
+                self.pack_at = (key, ev.seq, ts)
+                continue
+            rows.append((key, ev.seq, etype, ts, data))
             if etype in TERMINAL_TYPES:
                 self.terminals.append((TERMINAL_STATE_OF[etype], ts, data, ev.seq, key))
                 del keys[run_id]
@@ -194,7 +209,15 @@ class _Applier:
             if self.cur.fetchone() is None:
                 self.reject(op.run_id, "set_state() for an unknown run refused")
 
+    def _close_pack(self) -> None:
+        parts = self.pack
+        if parts:
+            key, seq, ts = self.pack_at
+            self.rows.append((key, seq, _DELTA, ts, parts[0] if len(parts) == 1 else PACK_SEP.join(parts)))
+            self.pack = []
+
     def finish(self, channel: str) -> BatchResult:
+        self._close_pack()
         cur = self.cur
         if self.rows:
             with cur.copy(_COPY_EVENTS) as copy:

@@ -109,7 +109,7 @@ class RecoverJob:
                     run_id=run_id,
                     seq=last_seq + 1,
                     parent_run_id=parent,
-                    step=_step_of(bytes(last[1])) if last else None,
+                    step=_step_of(bytes(last[1]).rpartition(b"\n")[2]) if last else None,
                     error_type="ProcessExited",
                     message=(
                         "the process running this run exited before the run ended "

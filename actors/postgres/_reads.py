@@ -36,6 +36,27 @@ def _record(row: tuple[Any, ...]) -> RunRecord:
     )
 
 
+def _split(rows: list[tuple[Any, ...]], after_seq: int, want: int) -> list[RawEvent]:
+    """Rows as at most ``want`` events: a packed row (the SQLite store's layout, schema v3: its
+    deltas' JSON joined by newlines, keyed by the last seq) split, events up to the cursor left out."""
+    out: list[RawEvent] = []
+    for last, etype, raw in rows:
+        data = bytes(raw)
+        kind = str(etype)
+        if b"\n" not in data:
+            out.append(RawEvent(int(last), kind, data))
+        else:
+            parts = data.split(b"\n")
+            first = int(last) - len(parts) + 1
+            skip = max(0, after_seq + 1 - first)
+            out += [
+                RawEvent(seq, kind, part) for seq, part in enumerate(parts[skip : skip + want - len(out)], first + skip)
+            ]
+        if len(out) >= want:
+            return out[:want]
+    return out
+
+
 class Readers:
     """Queries on a connection borrowed from the pool for the query's duration."""
 
@@ -85,9 +106,22 @@ class Readers:
         return [_record(row) for row in self.query("listing runs", sql, (*params, limit))]
 
     def events(self, run_id: str, after_seq: int, limit: int | None) -> list[RawEvent]:
+        """A packed row (up to 256 deltas, keyed by its last seq) is split; rows are read a few at
+        a time until ``limit`` events are, so a page from a cursor inside packs reads no more."""
         sql = (
             "SELECT e.seq, e.type, e.data FROM runs r JOIN events e ON e.run_key = r.id AND e.seq > %s "
             "WHERE r.run_id = %s ORDER BY e.seq LIMIT %s"
         )
-        rows = self.query("reading events", sql, (max(after_seq, 0), run_id, limit))
-        return [RawEvent(int(seq), str(etype), bytes(data)) for seq, etype, data in rows]
+        cursor = max(after_seq, 0)
+        if limit is None:
+            return _split(self.query("reading events", sql, (cursor, run_id, None)), cursor, 2**62)
+        out: list[RawEvent] = []
+        rows_wanted = min(limit, 16)
+        while len(out) < limit:
+            rows = self.query("reading events", sql, (cursor, run_id, rows_wanted))
+            out += _split(rows, cursor, limit - len(out))
+            if len(rows) < rows_wanted:
+                break
+            cursor = int(rows[-1][0])
+            rows_wanted = min(limit - len(out), rows_wanted * 4)
+        return out

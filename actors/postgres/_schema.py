@@ -68,7 +68,22 @@ _V2: Final = (
         started_at TIMESTAMPTZ NOT NULL DEFAULT now(), lease_until TIMESTAMPTZ NOT NULL)""",
 )
 
-MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (_V1, _V2)
+# v3: packed rows, as in the SQLite store (its _schema._V3): a run's consecutive deltas may share
+# one row keyed by the last seq, their JSON joined by newlines; the view splits them.
+_V3: Final = (
+    "DROP VIEW event_log",
+    """CREATE VIEW event_log AS
+       SELECT r.run_id, e.seq - p.n + p.i AS seq, e.type,
+              CASE WHEN p.n = 1 THEN e.ts ELSE extract(epoch FROM (p.part::json ->> 'ts')::timestamptz) END AS ts,
+              convert_to(p.part, 'UTF8') AS data
+       FROM events e JOIN runs r ON r.id = e.run_key
+       CROSS JOIN LATERAL (
+           SELECT t.part, t.i, count(*) OVER () AS n
+           FROM unnest(string_to_array(convert_from(e.data, 'UTF8'), E'\\n')) WITH ORDINALITY AS t(part, i)
+       ) p""",
+)
+
+MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (_V1, _V2, _V3)
 CURRENT_VERSION: Final = len(MIGRATIONS)
 
 
