@@ -72,6 +72,9 @@ def request_cancel(
                 return
             why = listener.refusal(run_id)
             if why is not None:
+                rec = readers.get_run(run_id)  # the owner committed what it had before refusing
+                if rec is None or rec.ended_at is not None:
+                    return  # it ended there meanwhile (e.g. as its system closed): that is the answer
                 raise StoreError(f"cannot cancel run {run_id}: owner pid {pid} on {host} {why}", readers.target.shown)
             left = deadline - time.monotonic()
             if left <= 0:

@@ -41,6 +41,10 @@ class Listener(threading.Thread):
         self._waiters: dict[str, set[threading.Event]] = {}
         self._stopping = threading.Event()
         self.cancel_handler: Callable[[str, str], None] | None = None
+        # commits what this process has queued before it refuses a cancel: a run that ended here
+        # (its terminal queued, not yet committed, e.g. while the system closes) is then seen ended
+        # by the requester, which re-reads the run on a refusal (set by the store)
+        self.settle: Callable[[], object] | None = None
         self.send: Callable[[str, str], object] | None = None  # pg_notify(channel, payload) on another connection
         self._cancels: queue.SimpleQueue[tuple[str, str, str] | None] = queue.SimpleQueue()
         self._refusals: dict[str, str] = {}  # run_id -> why its owner refused our cancel
@@ -157,6 +161,12 @@ class Listener(threading.Thread):
         send = self.send
         if send is None or not sender:
             return
+        settle = self.settle
+        if settle is not None:
+            try:
+                settle()
+            except Exception as exc:  # closed or failing writer: refuse anyway, the requester re-reads
+                log.debug("could not commit before refusing a cancel of run %s: %s", run_id, exc)
         try:
             send(self.reply_channel, json.dumps({"to": sender, "run_id": run_id, "why": why}))
         except Exception as exc:  # the requester then times out, naming us

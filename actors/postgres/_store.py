@@ -153,6 +153,7 @@ class PostgresRunStore:
         self._listener.send = lambda name, payload: self._readers.query(
             "answering a cancel", "SELECT pg_notify(%s, %s)", (name, payload)
         )
+        self._listener.settle = lambda: self.flush(5)
         self._writer = Writer(
             writer_conn,
             target,

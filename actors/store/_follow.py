@@ -353,6 +353,9 @@ class Follower:
         if dead:
             self._owner_gone(run_id, owner)
         elif error is not None:
+            rec = self._store.get_run(run_id)
+            if rec is not None and rec.ended_at is not None:
+                return  # it ended at its owner meanwhile (e.g. as its system closed): that is the answer
             raise StoreError(f"cannot cancel run {run_id}: {describe_owner(self._owners, owner)}: {error}")
         else:
             self._drop(run_id)
