@@ -1,21 +1,23 @@
 """Read a page of a run's log from a cursor, waiting on the bus (never polling) when it is empty.
 
 The ``events`` tool, the events resource and the artifact lookup all read through here, with the
-runtime's public API only: ``system.get`` says how far the log goes (``last_seq``), and
-``handle.events(after_seq)`` replays it up to there; when nothing is past the cursor yet, the
-same stream is awaited for up to ``wait_s`` — the bus pushes the next event, nothing polls.
-Nothing here imports mcp.
+runtime's public API only. A read that may wait (``wait_s`` > 0: the events tool's long poll)
+subscribes at the cursor and returns what the subscription holds as soon as it holds anything
+(the replay of the log past the cursor, or the bus's next push: nothing polls), without asking
+``system.get`` first. A read that must not wait asks ``system.get`` how far the log goes
+(``last_seq``) and replays it up to there. Nothing here imports mcp.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass
 
 import anyio
 import anyio.to_thread
 
-from runwire.actors import RunSystem
+from runwire.actors import RunHandle, RunInfo, RunSystem
 from runwire.protocol import TERMINAL_STATE_OF, TERMINAL_TYPES, RunEvent, RunState
 
 from ._views import EventsPage, event_json
@@ -54,16 +56,12 @@ async def read_slice(system: RunSystem, run_id: str, after_seq: int, limit: int,
     if after_seq < 0 or limit < 1 or math.isnan(wait_s) or not 0 <= wait_s <= MAX_WAIT_S:
         raise ValueError("after_seq must be >= 0, limit >= 1 and wait_s within 0..30")
     handle = system.handle(run_id)
+    if wait_s > 0:
+        return await _read_waiting(system, handle, after_seq, limit, wait_s)
     info = await anyio.to_thread.run_sync(system.get, run_id)
     events: list[RunEvent] = []
     stream = handle.events(after_seq).__aiter__()
-    try:
-        if info.last_seq <= after_seq and info.terminal is None and wait_s > 0:
-            with anyio.move_on_after(wait_s):
-                events.append(await stream.__anext__())  # woken by the bus's push: no polling
-            if events:  # more may have arrived with it: read on to what the log holds now
-                info = await anyio.to_thread.run_sync(system.get, run_id)
-        # every event up to info.last_seq is in the log already, so none of these waits
+    try:  # every event up to info.last_seq is in the log already, so none of these waits
         while len(events) < limit and (events[-1].seq if events else after_seq) < info.last_seq:
             if events and events[-1].type in TERMINAL_TYPES:
                 break
@@ -72,13 +70,60 @@ async def read_slice(system: RunSystem, run_id: str, after_seq: int, limit: int,
         pass
     finally:
         await stream.aclose()  # type: ignore[attr-defined]  # an async generator: unsubscribes
-    last = events[-1].seq if events else after_seq
-    ended = info.terminal is not None and last >= info.last_seq
-    done = bool(events and events[-1].type in TERMINAL_TYPES) or ended
-    state: RunState = info.state
+    return _slice(events, after_seq, info)
+
+
+async def _read_waiting(system: RunSystem, handle: RunHandle, after_seq: int, limit: int, wait_s: float) -> Slice:
+    """The page of a read that may wait: whatever the subscription holds past the cursor, at once.
+
+    No ``system.get`` (a worker-thread hop and three actor asks) on the way: the subscription
+    replays what the log holds past the cursor, or the bus pushes the next event, and ``pump``
+    moves each batch into ``pending`` without a checkpoint, so when this task wakes on the first
+    event, the rest of that batch is there too. The run's state is asked for only when the page
+    cannot tell it: empty (``wait_s`` passed, or nothing follows the cursor of an ended run).
+    """
+    send, pending = anyio.create_memory_object_stream[RunEvent](limit)
+    failed: list[Exception] = []
+    events: list[RunEvent] = []
+
+    async def pump() -> None:
+        async with send:
+            try:
+                async for event in handle.events(after_seq):
+                    try:  # no checkpoint per event: a batch the bus delivered lands in one go
+                        send.send_nowait(event)
+                    except anyio.WouldBlock:
+                        await send.send(event)  # a full page is pending: the reader takes it
+            except Exception as exc:  # e.g. the run expired meanwhile: the tool's error
+                failed.append(exc)
+
+    async with pending, anyio.create_task_group() as tg:
+        tg.start_soon(pump)
+        with anyio.move_on_after(wait_s):
+            with contextlib.suppress(anyio.EndOfStream):  # the stream ended: nothing past the cursor
+                events.append(await pending.receive())  # woken by the bus's push: no polling
+        while events and len(events) < limit and events[-1].type not in TERMINAL_TYPES:
+            try:
+                events.append(pending.receive_nowait())
+            except (anyio.WouldBlock, anyio.EndOfStream):
+                break
+        tg.cancel_scope.cancel()  # unsubscribes; what the pump read past the page stays in the log
+    if failed:
+        raise failed[0]
     if events and events[-1].type in TERMINAL_TYPES:
-        state = TERMINAL_STATE_OF[events[-1].type]
-    return Slice(events=events, next_after_seq=last, done=done, state=state)
+        return _slice(events, after_seq, None)
+    if events:  # run.started comes after the run is running, and nothing here is its terminal
+        return Slice(events=events, next_after_seq=events[-1].seq, done=False, state="running")
+    return _slice(events, after_seq, await anyio.to_thread.run_sync(system.get, handle.run_id))
+
+
+def _slice(events: list[RunEvent], after_seq: int, info: RunInfo | None) -> Slice:
+    last = events[-1].seq if events else after_seq
+    if events and events[-1].type in TERMINAL_TYPES:
+        return Slice(events=events, next_after_seq=last, done=True, state=TERMINAL_STATE_OF[events[-1].type])
+    assert info is not None
+    done = info.terminal is not None and last >= info.last_seq
+    return Slice(events=events, next_after_seq=last, done=done, state=info.state)
 
 
 async def read_log(system: RunSystem, run_id: str, after_seq: int = 0, limit: int = MAX_LIMIT * 100) -> Slice:

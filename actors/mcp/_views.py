@@ -131,7 +131,10 @@ class EventsPage(BaseModel):
     events: EventList
     next_after_seq: int = Field(description="The seq of the last event returned (or after_seq): the next cursor.")
     done: bool = Field(description="True when the terminal event is at or before next_after_seq: nothing follows.")
-    state: RunState | None = Field(default=None, description="The run's state when this page was read, if known.")
+    state: RunState | None = Field(
+        default=None,
+        description="The run's state as this page saw it, if known: the terminal's state once the page holds it.",
+    )
 
 
 class FollowEnd(BaseModel):
