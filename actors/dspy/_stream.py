@@ -58,7 +58,7 @@ class StreamOptions:
     ``aforward``) instead of running it in DSPy's worker thread. ``milestones``: one
     ``predict_finished`` milestone per listened predictor call. ``settings``: more ``dspy.context``
     settings for the run. ``batch_window``: chunks that follow the last delta within this many
-    seconds are merged into one delta (see :class:`DeltaBatcher`; 0 = one delta per chunk).
+    seconds are merged into one delta (see :class:`PieceBatcher`; 0 = one delta per chunk).
     """
 
     listeners: Sequence[ListenerSpec] | None = None
