@@ -46,6 +46,11 @@ class RunListener(StreamListener):  # type: ignore[misc]
     _begun = False  # the value's first non-space character has arrived
     _ended = False  # the field ended in this call: the rest of the reply is not its value
     _decoder: JsonStringDecoder | None = None
+    _raw: list[str]  # chunks received since the last take(): observed there, once per batch
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._raw = []
 
     def rearm(self) -> None:
         """Forget this call's state (buffered tokens included): the next call streams afresh."""
@@ -53,15 +58,22 @@ class RunListener(StreamListener):  # type: ignore[misc]
             self, self.signature_field_name, predict=self.predict, predict_name=self.predict_name, allow_reuse=True
         )
         self._head, self._value, self._begun, self._ended, self._decoder = "", None, False, False, None
+        self._raw = []
 
     def receive(self, chunk: Any) -> Any:
-        try:
-            content = chunk.choices[0].delta.content
-        except Exception:
-            content = None
-        self._ended = self._ended or self.stream_end
-        if isinstance(content, str) and content and not self._ended:
-            self._observe(content)
+        if not self._ended:
+            if self.stream_end:
+                self._ended = True
+            else:
+                try:  # DSPy's own chunks are dicts (attribute access on them is a Python call per level)
+                    if isinstance(chunk, dict):
+                        content = chunk["choices"][0]["delta"]["content"]
+                    else:
+                        content = chunk.choices[0].delta.content
+                except Exception:
+                    content = None
+                if content and isinstance(content, str):
+                    self._raw.append(content)
         return super().receive(chunk)
 
     def _observe(self, content: str) -> None:
@@ -89,6 +101,10 @@ class RunListener(StreamListener):  # type: ignore[misc]
 
     def take(self, text: str) -> bool:
         """True (and consumed) if ``text`` continues this call's value as the LM sent it."""
+        if self._raw:
+            raw = self._raw
+            self._raw = []
+            self._observe(raw[0] if len(raw) == 1 else "".join(raw))
         value = self._value
         if value is None or not value.startswith(text):
             return False

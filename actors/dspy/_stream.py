@@ -24,7 +24,7 @@ from pydantic import JsonValue
 
 from runwire.protocol import LogLevel
 
-from ._batch import DeltaBatcher
+from ._batch import PieceBatcher
 from ._listen import CallDone, CallWatcher, ListenerSpec, ProgramDone, RunListener, build_listeners, name_listeners
 from ._text import FieldText, final_text
 
@@ -58,7 +58,7 @@ class StreamOptions:
     ``aforward``) instead of running it in DSPy's worker thread. ``milestones``: one
     ``predict_finished`` milestone per listened predictor call. ``settings``: more ``dspy.context``
     settings for the run. ``batch_window``: chunks that follow the last delta within this many
-    seconds are merged into one delta (see :class:`DeltaBatcher`; 0 = one delta per chunk).
+    seconds are merged into one delta (see :class:`PieceBatcher`; 0 = one delta per chunk).
     """
 
     listeners: Sequence[ListenerSpec] | None = None
@@ -152,7 +152,7 @@ class _Session:
         self, sink: DeltaSink, listeners: list[RunListener], watcher: CallWatcher, json_mode: bool, opts: StreamOptions
     ) -> None:
         self._sink = sink
-        self._batch = DeltaBatcher(self._send, opts.batch_window, _asyncio_loop())
+        self._batch: PieceBatcher[RunListener] = PieceBatcher(self._emit, opts.batch_window, _asyncio_loop())
         self._watcher = watcher
         self._json = json_mode
         self._artifact = opts.artifact_id
@@ -196,9 +196,6 @@ class _Session:
             pass
         self._batch.drop()
 
-    def _send(self, key: str, text: str) -> None:
-        self._sink.delta(key, text, self._artifact)
-
     def result(self) -> Any:
         if self._result is _UNSET:
             raise RuntimeError("the DSPy stream ended without the program's result")
@@ -206,17 +203,25 @@ class _Session:
 
     def _chunk(self, item: StreamResponse) -> None:
         listener = self._by_chunk.get((item.predict_name, item.signature_field_name))
-        if listener is None or not isinstance(item.chunk, str) or not item.chunk:
-            return
-        field_text = self._texts[listener.key]
-        text = field_text.feed(item.chunk, listener.take)
-        if field_text.broken and not text and listener.key not in self._broken:
-            self._broken.add(listener.key)
-            self._batch.flush()
-            self._sink.log(f"the stream listener of {listener.key!r} lost its place; the rest follows at its end")
+        chunk = item.chunk
+        if listener is not None and chunk and isinstance(chunk, str):
+            self._batch.add(listener, chunk)  # the rest is done once per batch, in _emit
+
+    def _emit(self, listener: RunListener, chunks: list[str]) -> bool:
+        """A batch of one field's chunks: checked against the listener's raw value, sent as one delta."""
+        key = listener.key
+        field_text = self._texts[key]
+        if len(chunks) == 1:
+            text = field_text.feed(chunks[0], listener.take)
+        else:
+            text = field_text.feed_pieces(chunks, listener.take)
         if text:
-            self._dirty.add(listener.key)
-            self._batch.add(listener.key, text)
+            self._dirty.add(key)
+            self._sink.delta(key, text, self._artifact)
+        if field_text.broken and key not in self._broken:
+            self._broken.add(key)
+            self._sink.log(f"the stream listener of {key!r} lost its place; the rest follows at its end")
+        return bool(text)
 
     def _call_done(self, done: CallDone) -> None:
         self._batch.flush()

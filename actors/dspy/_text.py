@@ -127,8 +127,34 @@ class FieldText:
         ``verify(text)`` must accept the text before it is sent; once it refuses, the field
         waits for :meth:`settle`, so what was sent stays a prefix of the final value.
         """
-        text = self._decoder.feed(chunk) if self._decoder is not None else chunk
-        if not text or self.broken:
+        if self.broken:
+            return ""
+        return self._accept(self._decoder.feed(chunk) if self._decoder is not None else chunk, verify)
+
+    def feed_pieces(self, chunks: list[str], verify: Callable[[str], bool] | None = None) -> str:
+        """:meth:`feed` for consecutive chunks at once: the same text as feeding them one by one.
+
+        The batch is checked with one ``verify`` call; only when that refuses are the chunks
+        checked one at a time, so the text sent before the listener lost its place is the same.
+        """
+        if self.broken:
+            return ""
+        decoder = self._decoder
+        texts = [decoder.feed(chunk) for chunk in chunks] if decoder is not None else chunks
+        whole = self._accept("".join(texts), verify)
+        if not self.broken:
+            return whole
+        self.broken = False  # a refused text changes nothing: take the chunks one at a time
+        out: list[str] = []
+        for text in texts:
+            body = self._accept(text, verify)
+            if self.broken:
+                break
+            out.append(body)
+        return "".join(out)
+
+    def _accept(self, text: str, verify: Callable[[str], bool] | None) -> str:
+        if not text:
             return ""
         text = self._held + text
         body = text.rstrip()

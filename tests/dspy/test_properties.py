@@ -57,6 +57,47 @@ def test_field_text_sends_a_prefix_and_settles_to_the_whole_text(
     assert sent + suffix == final
 
 
+def _taker(value: str) -> Any:
+    """A ``RunListener.take`` over ``value``: accepts text only where it continues what is left."""
+    left = [value]
+
+    def take(text: str) -> bool:
+        if not left[0].startswith(text):
+            return False
+        left[0] = left[0][len(text) :]
+        return True
+
+    return take
+
+
+@given(
+    text=_TEXT,
+    cuts=st.lists(st.integers(0, 200), max_size=12),
+    groups=st.lists(st.integers(1, 4), max_size=12),
+    off_at=st.none() | st.integers(0, 80),
+    json_mode=st.booleans(),
+)
+@settings(max_examples=300)
+def test_a_batch_of_chunks_sends_what_feeding_them_one_by_one_sends(
+    text: str, cuts: list[int], groups: list[int], off_at: int | None, json_mode: bool
+) -> None:
+    raw = " " + json.dumps(text) + "}" if json_mode else text
+    chunks = _split(raw, cuts)
+    value = text if json_mode else text.strip()
+    if off_at is not None:  # the listener's raw value goes off here: a check against it refuses from then on
+        value = value[:off_at] + "\x00" + value[off_at:]
+    one, many = FieldText(json_mode), FieldText(json_mode)
+    take_one, take_many = _taker(value), _taker(value)
+    sent_one = "".join(one.feed(chunk, take_one) for chunk in chunks)
+    sent_many, start = "", 0
+    for size in [*groups, len(chunks)]:
+        batch = chunks[start : start + size]
+        start += size
+        if batch:
+            sent_many += many.feed_pieces(batch, take_many)
+    assert (sent_many, many.broken, many.size) == (sent_one, one.broken, one.size)
+
+
 @given(text=st.text(max_size=60), ascii_only=st.booleans(), cuts=st.lists(st.integers(0, 400), max_size=20))
 @settings(max_examples=300)
 def test_json_string_decoder_decodes_any_chunking(text: str, ascii_only: bool, cuts: list[int]) -> None:
