@@ -54,7 +54,7 @@ from ._messages import (
     Started,
 )
 from ._messages import Publish as BusPublish
-from ._shard import Shard, ShardActor, internal_failure
+from ._shard import Box, Shard, ShardActor, internal_failure
 
 __all__ = ["CompletionActor", "CompletionRunInfo", "cancelled_event", "decide_cancel", "stop_worker", "terminal_event"]
 
@@ -86,10 +86,11 @@ class CompletionRunInfo:
 class CompletionActor(ShardActor):
     role = "completion"
 
-    def __init__(self, shard: int, bus: pykka.ActorRef[Any]) -> None:
+    def __init__(self, shard: int, bus: pykka.ActorRef[Any], bus_box: Box) -> None:
         super().__init__()
         self.shard = shard
         self.bus = bus
+        self._bus_box = bus_box  # run.started: many runs' per tell
         self.run_actor: pykka.ActorRef[Any] | None = None  # set by the system before any run
         self._runs: dict[str, _Run] = {}
         self._settle_queued = False  # a Settle is in this actor's mailbox
@@ -148,7 +149,7 @@ class CompletionActor(ShardActor):
         event = RunStarted(
             run_id=run_id, parent_run_id=rec.parent_run_id, step=rec.step, pipeline=rec.pipeline_name, inputs=rec.inputs
         )
-        self.bus.tell(BusPublish(run_id, event))
+        self._bus_box.put(BusPublish(run_id, event))
         if run.candidate is not None and not run.settle_pending:
             self._want_settle(run)
 

@@ -35,7 +35,7 @@ from ._once import TerminalSlot
 from ._outbox import Outbox
 from ._plugins import EXECUTORS, LOOPS, load
 from ._run_actor import RunActor
-from ._shard import Shard, tell_quietly
+from ._shard import Box, Shard, tell_quietly
 from ._snapshot import snapshot, snapshots
 from ._storage import NewRun, SystemStore, open_store
 from ._subscription import Sink
@@ -129,11 +129,15 @@ class RunSystem:
         self._shards: list[Shard] = []
         for i in range(shards):
             bus = BusActor.start(i, retain_events, retain_bytes)
-            completion = CompletionActor.start(i, bus)
-            run_actor = RunActor.start(i, completion, self._executor, self._timer, cancel_deadline, include_traceback)
+            bus_box = Box(bus)
+            completion = CompletionActor.start(i, bus, bus_box)
+            completion_box = Box(completion)
+            run_actor = RunActor.start(
+                i, completion, completion_box, self._executor, self._timer, cancel_deadline, include_traceback
+            )
             bus.proxy().completion = completion
             completion.proxy().run_actor = run_actor
-            self._shards.append(Shard(i, bus, completion, run_actor))
+            self._shards.append(Shard(i, bus, completion, run_actor, (bus_box, completion_box, Box(run_actor))))
         # the proxy attribute writes above are messages: make sure they landed before any run
         for shard in self._shards:
             shard.bus.ask(InfoRequest(""), timeout=ask_timeout)
@@ -204,12 +208,13 @@ class RunSystem:
             if self._records.setdefault(rid, record) is not record:
                 raise ValueError(f"a run with run_id {rid!r} already exists")
             self._expired.pop(rid, None)
-            shard.bus.tell(Open(record))
-            shard.completion.tell(Admit(record))
+            # boxes, not tells: runs started close together reach each actor in one message
+            shard.bus_box.put(Open(record))
+            shard.completion_box.put(Admit(record))
             if binding is not None:  # after Admit (a write error fails the run), before Start (seq 1 on)
                 new = NewRun(rid, record.pipeline_name, record.inputs, parent_run_id, record.created_at)
                 self._subscribe(rid, binding.create(new), 0)
-            shard.run_actor.tell(Start(record))
+            shard.run_box.put(Start(record))
         PACE.started()  # ended by the terminal's callback, which comes exactly once
         record.terminal.add_done_callback(partial(_call_with_run_id, self._on_terminal, rid))
         return RunHandle(self, record)
