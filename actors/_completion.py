@@ -90,7 +90,7 @@ class CompletionActor(ShardActor):
         super().__init__()
         self.shard = shard
         self.bus = bus
-        self._bus_box = bus_box  # run.started: many runs' per tell
+        self._bus_box = bus_box  # run.started and terminals: many runs' per tell
         self.run_actor: pykka.ActorRef[Any] | None = None  # set by the system before any run
         self._runs: dict[str, _Run] = {}
         self._settle_queued = False  # a Settle is in this actor's mailbox
@@ -219,7 +219,7 @@ class CompletionActor(ShardActor):
             run.discarded += 1  # a cancel() caller decided first (on its own thread)
             return
         try:
-            self.bus.tell(PublishTerminal(rec.run_id, event))
+            self._bus_box.put(PublishTerminal(rec.run_id, event))  # many terminals per tell
         except pykka.ActorDeadError:
             _log.error("bus shard %d is dead; run %s ends without its log", self.shard, rec.run_id)
         # only a cancel stops a worker; the others' outcome came from the worker (one tell fewer per run)

@@ -11,9 +11,15 @@ What every shard actor answers alike is handled here, in ``_shared``: the info a
 its own cases, so none of it costs the messages of a run anything; tests/helpers.py builds on it.
 
 A ``Box`` is a shard actor's second mailbox, for the messages every run sends once on its way in
-(Open, Admit, Start, Started, run.started): many of them for one pykka ``tell`` (docs/profiles.md,
-session 8). What is put in a box is handled before anything told to that actor after the put,
-by any thread, so it keeps the order a ``tell`` would have had.
+and out (Open, Admit, Subscribe, Start, Started, run.started, WorkerDone, its outcome, its
+terminal): many of them for one pykka ``tell`` when runs start or end close together
+(docs/profiles.md, session 8). Its order (see ``Box``): FIFO among what goes through the box,
+and before anything told to the actor after the put; but a put may pass a plain ``tell`` sent
+before it. Each message sent through a box is one whose handling is the same if it passes the
+direct tells that can be ahead of it (a Drain: the terminal seals the outbox with what is
+pending; a Resume, an Unsubscribe, a cancel's RunEnded or Deadline: they find the run ended or
+unknown and do nothing, as when they lose the race with it); what must stay behind
+another message goes through the same box (a store's Subscribe: before run.started).
 """
 
 from __future__ import annotations
@@ -38,15 +44,16 @@ class Box:
 
     ``put`` appends under a lock and tells the bell only if none is in the actor's mailbox yet;
     the actor's ``take`` empties the box and clears that flag under the same lock. So a message
-    put here is in the box when a bell still ahead of anything told later is handled: the order
-    a plain ``tell`` gives (the bell is told under the lock, so no other thread's later tell can
-    pass it). A dead actor raises ``ActorDeadError`` on ``put``, as on ``tell``.
+    put here is in the box when a bell still ahead of anything told later is handled (the bell
+    is told under the lock, so no other thread's later tell can pass it). Not the other way:
+    while a bell waits in the mailbox, a put joins it and so passes the tells queued behind that
+    bell. A dead actor raises ``ActorDeadError`` on ``put``, as on ``tell``.
     """
 
     __slots__ = ("_bell", "_items", "_lock", "_queued", "ref")
+    ref: pykka.ActorRef[Any]  # set by ``bind`` once the actor is started, before any put
 
-    def __init__(self, ref: pykka.ActorRef[Any]) -> None:
-        self.ref = ref
+    def __init__(self) -> None:
         self._items: list[Any] = []
         self._lock = threading.Lock()
         self._queued = False
@@ -62,6 +69,17 @@ class Box:
             self.ref.tell(self._bell)  # raises for a dead actor, before anything is kept
             self._items.append(message)
             self._queued = True
+
+    def bind(self, ref: pykka.ActorRef[Any]) -> pykka.ActorRef[Any]:
+        self.ref = ref
+        return ref
+
+    def put_quietly(self, message: Any) -> None:
+        """``put`` that ignores a stopped actor, as ``tell_quietly``."""
+        try:
+            self.put(message)
+        except pykka.ActorDeadError:
+            _log.debug("actor %s is gone; dropped %s", self.ref, type(message).__name__)
 
     def take(self) -> list[Any]:
         with self._lock:

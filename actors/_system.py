@@ -128,16 +128,15 @@ class RunSystem:
         self._expiry = ExpiryQueue(self._timer, retention, self._expire)
         self._shards: list[Shard] = []
         for i in range(shards):
-            bus = BusActor.start(i, retain_events, retain_bytes)
-            bus_box = Box(bus)
-            completion = CompletionActor.start(i, bus, bus_box)
-            completion_box = Box(completion)
-            run_actor = RunActor.start(
-                i, completion, completion_box, self._executor, self._timer, cancel_deadline, include_traceback
+            boxes = bus_box, completion_box, run_box = Box(), Box(), Box()
+            bus = bus_box.bind(BusActor.start(i, retain_events, retain_bytes))
+            completion = completion_box.bind(CompletionActor.start(i, bus, bus_box))
+            run_actor = run_box.bind(
+                RunActor.start(i, completion, boxes, self._executor, self._timer, cancel_deadline, include_traceback)
             )
             bus.proxy().completion = completion
             completion.proxy().run_actor = run_actor
-            self._shards.append(Shard(i, bus, completion, run_actor, (bus_box, completion_box, Box(run_actor))))
+            self._shards.append(Shard(i, bus, completion, run_actor, boxes))
         # the proxy attribute writes above are messages: make sure they landed before any run
         for shard in self._shards:
             shard.bus.ask(InfoRequest(""), timeout=ask_timeout)
@@ -338,9 +337,12 @@ class RunSystem:
 
     def _subscribe(self, run_id: str, sink: Sink, after_seq: int) -> None:
         record = self._live_run(run_id)
-        bus = self._shards[record.shard].bus
+        shard = self._shards[record.shard]
+        bus = shard.bus
         sink.on_space = lambda: tell_quietly(bus, Resume(run_id, sink))
-        bus.tell(Subscribe(run_id, sink, after_seq))
+        # through the box: in order with what else goes there (a store's sink, subscribed at
+        # start, must not be passed by the run.started or the terminal the box carries later)
+        shard.bus_box.put(Subscribe(run_id, sink, after_seq))
 
     def _unsubscribe(self, run_id: str, sink: Sink) -> None:
         record = self._records.get(run_id)
