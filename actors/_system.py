@@ -46,6 +46,7 @@ __all__ = ["RunSystem"]
 
 # finite numbers, encodable text, read-only containers: what RunStarted.inputs will hold
 _INPUTS: TypeAdapter[dict[str, JsonValue]] = TypeAdapter(JsonObject, config=ConfigDict(allow_inf_nan=False))
+_NO_INPUTS = _INPUTS.validate_python({})
 _STORE_CLOSE_FLOOR = 1.0  # seconds close() still gives the store to commit what is queued
 _EXPIRED_MEMORY = 100_000  # how many expired run_ids are remembered, to say "expired" not "unknown"
 
@@ -179,8 +180,8 @@ class RunSystem:
             raise TypeError(f"pipeline must be callable, got {type(pipeline).__name__}")
         if inputs is not None and not isinstance(inputs, Mapping):
             raise TypeError(f"inputs must be a mapping (a JSON object), got {type(inputs).__name__}")
-        try:
-            checked = _INPUTS.validate_python(dict(inputs or {}))
+        try:  # no inputs: the one read-only empty object, shared (not validated and built per run)
+            checked = _NO_INPUTS if not inputs else _INPUTS.validate_python(dict(inputs))
         except ValidationError as exc:
             raise ValueError(f"inputs must be a JSON object: {first_error(exc)}") from None
         rid = uuid.uuid4().hex if run_id is None else check_text(run_id, "run_id")
