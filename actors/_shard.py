@@ -157,7 +157,9 @@ class ShardActor(pykka.ThreadingActor):
     def on_receive(self, message: Any) -> Any:
         if type(message) is Batch:
             for item in message.box.take():
-                self.on_receive(item)  # one message's failure stays that message's
+                # one message's failure stays that message's; not the subclass's on_receive: a
+                # bus's held wake-ups are released once, after the whole batch
+                ShardActor.on_receive(self, item)
             return None
         try:
             return self._handle(message)
