@@ -54,7 +54,7 @@ from ._messages import (
     Started,
 )
 from ._messages import Publish as BusPublish
-from ._shard import Shard, ShardActor, internal_failure
+from ._shard import Box, Shard, ShardActor, internal_failure
 
 __all__ = ["CompletionActor", "CompletionRunInfo", "cancelled_event", "decide_cancel", "stop_worker", "terminal_event"]
 
@@ -86,10 +86,11 @@ class CompletionRunInfo:
 class CompletionActor(ShardActor):
     role = "completion"
 
-    def __init__(self, shard: int, bus: pykka.ActorRef[Any]) -> None:
+    def __init__(self, shard: int, bus: pykka.ActorRef[Any], bus_box: Box) -> None:
         super().__init__()
         self.shard = shard
         self.bus = bus
+        self._bus_box = bus_box  # run.started and terminals: many runs' per tell
         self.run_actor: pykka.ActorRef[Any] | None = None  # set by the system before any run
         self._runs: dict[str, _Run] = {}
         self._settle_queued = False  # a Settle is in this actor's mailbox
@@ -148,7 +149,7 @@ class CompletionActor(ShardActor):
         event = RunStarted(
             run_id=run_id, parent_run_id=rec.parent_run_id, step=rec.step, pipeline=rec.pipeline_name, inputs=rec.inputs
         )
-        self.bus.tell(BusPublish(run_id, event))
+        self._bus_box.put(BusPublish(run_id, event))
         if run.candidate is not None and not run.settle_pending:
             self._want_settle(run)
 
@@ -218,7 +219,7 @@ class CompletionActor(ShardActor):
             run.discarded += 1  # a cancel() caller decided first (on its own thread)
             return
         try:
-            self.bus.tell(PublishTerminal(rec.run_id, event))
+            self._bus_box.put(PublishTerminal(rec.run_id, event))  # many terminals per tell
         except pykka.ActorDeadError:
             _log.error("bus shard %d is dead; run %s ends without its log", self.shard, rec.run_id)
         # only a cancel stops a worker; the others' outcome came from the worker (one tell fewer per run)

@@ -36,7 +36,7 @@ from ._messages import (
     Started,
     WorkerDone,
 )
-from ._shard import ShardActor, internal_failure, tell_quietly
+from ._shard import Box, ShardActor, internal_failure, tell_quietly
 from ._timer import Timer
 
 __all__ = ["RunActor", "RunActorInfo", "failure_signal"]
@@ -93,6 +93,7 @@ class RunActor(ShardActor):
         self,
         shard: int,
         completion: pykka.ActorRef[Any],
+        boxes: tuple[Box, Box, Box],
         executor: Executor,
         timer: Timer,
         cancel_deadline: float,
@@ -101,6 +102,7 @@ class RunActor(ShardActor):
         super().__init__()
         self.shard = shard
         self.completion = completion
+        _, self._completion_box, self._box = boxes  # the shard's; ``_box`` is this actor's own
         self._executor = executor
         self._timer = timer
         self._deadline = cancel_deadline
@@ -120,7 +122,7 @@ class RunActor(ShardActor):
             case WorkerDone(run_id, signal):
                 self._active.pop(run_id, None)
                 if signal is not None:
-                    self.completion.tell(signal)
+                    self._completion_box.put(signal)  # many runs' outcomes per tell when they end together
             case RunEnded(run_id, kind):
                 if kind == "run.cancelled":
                     self._stop_worker(run_id)
@@ -138,21 +140,19 @@ class RunActor(ShardActor):
     def _start(self, record: LiveRun) -> None:
         if record.cancel_requested.is_set():
             return  # cancelled before start: the CompletionActor ends it; no worker at all
-        self.completion.tell(Started(record.run_id))
+        self._completion_box.put(Started(record.run_id))  # with the Admits it follows, many per tell
         self._active[record.run_id] = record
         # partials of methods bound once, not closures (a function and three cells each) per run:
         # fewer objects for the cyclic GC to walk while 100,000 runs are in flight
-        me = self.actor_ref
+        me = self._box  # where the worker's WorkerDone goes: many per tell when runs end together
         run = self._run_async_bound if record.is_async else self._run_sync_bound
         body = partial(self._run_sync_bound, record, me)  # remote executors: run_body(body)
         self._executor.start(Job(record.run_id, record.is_async, partial(run, record, me), record.pipeline, body))
 
-    def _run_sync(
-        self, record: LiveRun, me: pykka.ActorRef[Any], body: Callable[[RunContext], Any] | None = None
-    ) -> None:
+    def _run_sync(self, record: LiveRun, me: Box, body: Callable[[RunContext], Any] | None = None) -> None:
         """Runs on a pool thread, never on the actor; ``body`` (a remote executor's) replaces the pipeline."""
         if record.cancel_requested.is_set():  # cancelled while queued: it must never start
-            tell_quietly(me, WorkerDone(record.run_id, None))
+            me.put_quietly(WorkerDone(record.run_id, None))
             return
         ctx = RunContext(record, blocking=True)
         signal: Signal | None
@@ -165,9 +165,9 @@ class RunActor(ShardActor):
             signal = failure_signal(record.run_id, exc, self._include_tb)
         else:
             signal = _outcome(record.run_id, result, self._include_tb)
-        tell_quietly(me, WorkerDone(record.run_id, signal))
+        me.put_quietly(WorkerDone(record.run_id, signal))
 
-    async def _run_async(self, record: LiveRun, me: pykka.ActorRef[Any]) -> None:
+    async def _run_async(self, record: LiveRun, me: Box) -> None:
         """Runs as a task on the system's event loop; task cancellation is the cancel scope."""
         ctx = RunContext(record, blocking=False)
         signal: Signal | None = None
@@ -181,7 +181,7 @@ class RunActor(ShardActor):
         else:
             signal = _outcome(record.run_id, result, self._include_tb)
         finally:
-            tell_quietly(me, WorkerDone(record.run_id, signal))
+            me.put_quietly(WorkerDone(record.run_id, signal))
 
     def _stop_worker(self, run_id: str) -> None:
         record = self._active.get(run_id)

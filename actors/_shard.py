@@ -9,11 +9,23 @@ What every shard actor answers alike is handled here, in ``_shared``: the info a
 (``InfoRequest``, ``InfoBatch``: each actor's ``_info`` of a run) and the debug seam, ``Pause``
 (hold this actor) and ``Fault`` (raise inside it). Each actor's ``_handle`` reaches it only after
 its own cases, so none of it costs the messages of a run anything; tests/helpers.py builds on it.
+
+A ``Box`` is a shard actor's second mailbox, for the messages every run sends once on its way in
+and out (Open, Admit, Subscribe, Start, Started, run.started, WorkerDone, its outcome, its
+terminal): many of them for one pykka ``tell`` when runs start or end close together
+(docs/profiles.md, session 8). Its order (see ``Box``): FIFO among what goes through the box,
+and before anything told to the actor after the put; but a put may pass a plain ``tell`` sent
+before it. Each message sent through a box is one whose handling is the same if it passes the
+direct tells that can be ahead of it (a Drain: the terminal seals the outbox with what is
+pending; a Resume, an Unsubscribe, a cancel's RunEnded or Deadline: they find the run ended or
+unknown and do nothing, as when they lose the race with it); what must stay behind
+another message goes through the same box (a store's Subscribe: before run.started).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterable
 from types import TracebackType
 from typing import Any, ClassVar
@@ -22,23 +34,97 @@ import pykka
 
 from ._messages import Fault, InfoBatch, InfoRequest, Pause, Signal
 
-__all__ = ["Shard", "ShardActor", "internal_failure", "run_id_of", "tell_quietly"]
+__all__ = ["Box", "Shard", "ShardActor", "internal_failure", "run_id_of", "tell_quietly"]
 
 _log = logging.getLogger("runwire.shard")
 
 
-class Shard:
-    """One shard's three actors, as the system holds them."""
+class Box:
+    """Messages for one actor, handed over many per ``tell`` of one bell (``Batch``).
 
-    __slots__ = ("bus", "bus_tell", "completion", "completion_tell", "index", "run_actor")
+    ``put`` appends under a lock and tells the bell only if none is in the actor's mailbox yet;
+    the actor's ``take`` empties the box and clears that flag under the same lock. So a message
+    put here is in the box when a bell still ahead of anything told later is handled (the bell
+    is told under the lock, so no other thread's later tell can pass it). Not the other way:
+    while a bell waits in the mailbox, a put joins it and so passes the tells queued behind that
+    bell. A dead actor raises ``ActorDeadError`` on ``put``, as on ``tell``.
+    """
+
+    __slots__ = ("_bell", "_items", "_lock", "_queued", "ref")
+    ref: pykka.ActorRef[Any]  # set by ``bind`` once the actor is started, before any put
+
+    def __init__(self) -> None:
+        self._items: list[Any] = []
+        self._lock = threading.Lock()
+        self._queued = False
+        self._bell = Batch(self)  # the one bell message this box sends, made once
+
+    def put(self, message: Any) -> None:
+        with self._lock:
+            if self._queued:
+                if self.ref.is_alive():
+                    self._items.append(message)
+                    return
+                raise pykka.ActorDeadError(f"{self.ref} not found")
+            self.ref.tell(self._bell)  # raises for a dead actor, before anything is kept
+            self._items.append(message)
+            self._queued = True
+
+    def bind(self, ref: pykka.ActorRef[Any]) -> pykka.ActorRef[Any]:
+        self.ref = ref
+        return ref
+
+    def put_quietly(self, message: Any) -> None:
+        """``put`` that ignores a stopped actor, as ``tell_quietly``."""
+        try:
+            self.put(message)
+        except pykka.ActorDeadError:
+            _log.debug("actor %s is gone; dropped %s", self.ref, type(message).__name__)
+
+    def take(self) -> list[Any]:
+        with self._lock:
+            items, self._items = self._items, []
+            self._queued = False
+        return items
+
+
+class Batch:
+    """The bell of a ``Box``: handle what is in it now, each message as if told on its own."""
+
+    __slots__ = ("box",)
+
+    def __init__(self, box: Box) -> None:
+        self.box = box
+
+
+class Shard:
+    """One shard's three actors, as the system holds them, and their boxes."""
+
+    __slots__ = (
+        "bus",
+        "bus_box",
+        "bus_tell",
+        "completion",
+        "completion_box",
+        "completion_tell",
+        "index",
+        "run_actor",
+        "run_box",
+    )
 
     def __init__(
-        self, index: int, bus: pykka.ActorRef[Any], completion: pykka.ActorRef[Any], run_actor: pykka.ActorRef[Any]
+        self,
+        index: int,
+        bus: pykka.ActorRef[Any],
+        completion: pykka.ActorRef[Any],
+        run_actor: pykka.ActorRef[Any],
+        boxes: tuple[Box, Box, Box],
     ):
         self.index = index
         self.bus = bus
         self.completion = completion
         self.run_actor = run_actor
+        self.bus_box, self.completion_box, self.run_box = boxes
         # one bound method per shard, shared by its runs: not one (GC-tracked) per run
         self.bus_tell = bus.tell
         self.completion_tell = completion.tell
@@ -69,6 +155,12 @@ class ShardActor(pykka.ThreadingActor):
     shard: int
 
     def on_receive(self, message: Any) -> Any:
+        if type(message) is Batch:
+            for item in message.box.take():
+                # one message's failure stays that message's; not the subclass's on_receive: a
+                # bus's held wake-ups are released once, after the whole batch
+                ShardActor.on_receive(self, item)
+            return None
         try:
             return self._handle(message)
         except Exception as exc:

@@ -35,7 +35,7 @@ from ._once import TerminalSlot
 from ._outbox import Outbox
 from ._plugins import EXECUTORS, LOOPS, load
 from ._run_actor import RunActor
-from ._shard import Shard, tell_quietly
+from ._shard import Box, Shard, tell_quietly
 from ._snapshot import snapshot, snapshots
 from ._storage import NewRun, SystemStore, open_store
 from ._subscription import Sink
@@ -46,6 +46,7 @@ __all__ = ["RunSystem"]
 
 # finite numbers, encodable text, read-only containers: what RunStarted.inputs will hold
 _INPUTS: TypeAdapter[dict[str, JsonValue]] = TypeAdapter(JsonObject, config=ConfigDict(allow_inf_nan=False))
+_NO_INPUTS = _INPUTS.validate_python({})
 _STORE_CLOSE_FLOOR = 1.0  # seconds close() still gives the store to commit what is queued
 _EXPIRED_MEMORY = 100_000  # how many expired run_ids are remembered, to say "expired" not "unknown"
 
@@ -128,12 +129,15 @@ class RunSystem:
         self._expiry = ExpiryQueue(self._timer, retention, self._expire)
         self._shards: list[Shard] = []
         for i in range(shards):
-            bus = BusActor.start(i, retain_events, retain_bytes)
-            completion = CompletionActor.start(i, bus)
-            run_actor = RunActor.start(i, completion, self._executor, self._timer, cancel_deadline, include_traceback)
+            boxes = bus_box, completion_box, run_box = Box(), Box(), Box()
+            bus = bus_box.bind(BusActor.start(i, retain_events, retain_bytes))
+            completion = completion_box.bind(CompletionActor.start(i, bus, bus_box))
+            run_actor = run_box.bind(
+                RunActor.start(i, completion, boxes, self._executor, self._timer, cancel_deadline, include_traceback)
+            )
             bus.proxy().completion = completion
             completion.proxy().run_actor = run_actor
-            self._shards.append(Shard(i, bus, completion, run_actor))
+            self._shards.append(Shard(i, bus, completion, run_actor, boxes))
         # the proxy attribute writes above are messages: make sure they landed before any run
         for shard in self._shards:
             shard.bus.ask(InfoRequest(""), timeout=ask_timeout)
@@ -176,8 +180,8 @@ class RunSystem:
             raise TypeError(f"pipeline must be callable, got {type(pipeline).__name__}")
         if inputs is not None and not isinstance(inputs, Mapping):
             raise TypeError(f"inputs must be a mapping (a JSON object), got {type(inputs).__name__}")
-        try:
-            checked = _INPUTS.validate_python(dict(inputs or {}))
+        try:  # no inputs: the one read-only empty object, shared (not validated and built per run)
+            checked = _NO_INPUTS if not inputs else _INPUTS.validate_python(dict(inputs))
         except ValidationError as exc:
             raise ValueError(f"inputs must be a JSON object: {first_error(exc)}") from None
         rid = uuid.uuid4().hex if run_id is None else check_text(run_id, "run_id")
@@ -204,12 +208,13 @@ class RunSystem:
             if self._records.setdefault(rid, record) is not record:
                 raise ValueError(f"a run with run_id {rid!r} already exists")
             self._expired.pop(rid, None)
-            shard.bus.tell(Open(record))
-            shard.completion.tell(Admit(record))
+            # boxes, not tells: runs started close together reach each actor in one message
+            shard.bus_box.put(Open(record))
+            shard.completion_box.put(Admit(record))
             if binding is not None:  # after Admit (a write error fails the run), before Start (seq 1 on)
                 new = NewRun(rid, record.pipeline_name, record.inputs, parent_run_id, record.created_at)
                 self._subscribe(rid, binding.create(new), 0)
-            shard.run_actor.tell(Start(record))
+            shard.run_box.put(Start(record))
         PACE.started()  # ended by the terminal's callback, which comes exactly once
         record.terminal.add_done_callback(partial(_call_with_run_id, self._on_terminal, rid))
         return RunHandle(self, record)
@@ -333,9 +338,12 @@ class RunSystem:
 
     def _subscribe(self, run_id: str, sink: Sink, after_seq: int) -> None:
         record = self._live_run(run_id)
-        bus = self._shards[record.shard].bus
+        shard = self._shards[record.shard]
+        bus = shard.bus
         sink.on_space = lambda: tell_quietly(bus, Resume(run_id, sink))
-        bus.tell(Subscribe(run_id, sink, after_seq))
+        # through the box: in order with what else goes there (a store's sink, subscribed at
+        # start, must not be passed by the run.started or the terminal the box carries later)
+        shard.bus_box.put(Subscribe(run_id, sink, after_seq))
 
     def _unsubscribe(self, run_id: str, sink: Sink) -> None:
         record = self._records.get(run_id)

@@ -115,7 +115,7 @@ class TaskRef:
         self.task = self._loop.create_task(coro)
 
     def cancel(self) -> None:
-        # queued behind _start on the same loop (FIFO), so the task exists when this runs
+        # queued behind the _start_spawned that starts it (FIFO), so the task exists when this runs
         self._loop.call_soon_threadsafe(self._cancel_on_loop)
 
     def _cancel_on_loop(self) -> None:
@@ -132,6 +132,8 @@ class AsyncLoop:
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
+        self._spawn_lock = threading.Lock()
+        self._to_spawn: list[tuple[TaskRef, Coroutine[Any, Any, None]]] = []  # awaiting one wake of the loop
         ready = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(ready,), name="runwire-loop", daemon=True)
         self._thread.start()
@@ -156,8 +158,18 @@ class AsyncLoop:
         """Schedule a coroutine as a task without blocking the caller (no Future per task:
         ``run_coroutine_threadsafe`` would add a ~1.7 KiB Condition to every in-flight run)."""
         ref = TaskRef(self.loop)
-        self.loop.call_soon_threadsafe(ref._start, coro)
+        with self._spawn_lock:  # many spawns, one wake-up: the loop starts all that came meanwhile
+            if not self._to_spawn:
+                self.loop.call_soon_threadsafe(self._start_spawned)
+            self._to_spawn.append((ref, coro))
         return ref
+
+    def _start_spawned(self) -> None:
+        # runs before any callback scheduled after the spawns it takes (a TaskRef.cancel: FIFO)
+        with self._spawn_lock:
+            batch, self._to_spawn = self._to_spawn, []
+        for ref, coro in batch:
+            ref._start(coro)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Cancel every task and stop the loop once they are done; wait at most ``timeout``.
