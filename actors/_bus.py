@@ -122,12 +122,12 @@ class BusActor(ShardActor):
         return None
 
     # -- the log ------------------------------------------------------------------------------
-    def _append(self, log: _Log, events: list[RunEvent]) -> None:
+    def _append(self, log: _Log, events: list[RunEvent], plain: bool = False) -> None:
         sinks = log.sinks
         # a store's sink wants each event's JSON: dumped here, before any subscriber holds these
         # shared objects, and once (the log keeps a non-delta's JSON: the same bytes)
         encode = bool(sinks) and any(sink.wants_encoded for sink in sinks)
-        encoded = log.retained.append(events, encode)  # stamps seq; no GC-tracked object per event
+        encoded = log.retained.append(events, encode, plain)  # stamps seq; no GC-tracked object per event
         log.retained.trim(self.retain_events, self.retain_bytes)
         if sinks:
             released = False
@@ -175,9 +175,9 @@ class BusActor(ShardActor):
             # Draining meanwhile would only keep the producer, this actor and the subscribers
             # passing the GIL among themselves while the CompletionActor waits for it.
             return
-        events = record.outbox.take()
+        events, plain = record.outbox.take()
         if events:
-            self._append(log, events)
+            self._append(log, events, plain)
 
     def _publish(self, run_id: str, event: RunEvent) -> None:
         log = self._logs.get(run_id)

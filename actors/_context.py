@@ -145,6 +145,8 @@ class RunContext:
         event = build(field, text, artifact_id)
         if self._throttle is not None:
             self._throttle.add(event, self._block)
+        elif artifact_id is None:  # this run's identity (its builder), no artifact: the log's hot path
+            self._outbox.put_plain(event, self._cancel, self._block)
         else:
             self._outbox.put(event, self._cancel, self._block)
 

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from runwire.protocol import RunEvent
+from runwire.protocol import RunEvent, TextDelta
 
 from ._errors import Cancelled
 from ._once import CancelFlag
@@ -30,6 +30,8 @@ class Outbox:
         "_drain",
         "_items",
         "_lock",
+        "_plain",
+        "_room",
         "_scheduled",
         "_sealed",
         "_tell",
@@ -49,6 +51,8 @@ class Outbox:
         self._cond: threading.Condition | None = None  # created when a worker first has to wait
         self._waiters = 0
         self._items: list[RunEvent] = []
+        self._plain = True  # every item queued came through ``put_plain``
+        self._room = window  # ``put``'s one test: 0 once sealed (then every put takes _put_slow)
         self._scheduled = False
         self._sealed = False
         self.late_dropped = 0
@@ -61,8 +65,25 @@ class Outbox:
     def put(self, event: RunEvent, cancelled: CancelFlag, block: bool) -> None:
         """Queue one event; wait while the window is full if ``block`` (sync workers only)."""
         with self._lock:
+            self._plain = False
             items = self._items
-            if len(items) < self.window and not self._sealed:  # the hot path: room, not sealed
+            if len(items) < self._room:  # the hot path: room, not sealed
+                items.append(event)
+                if self._scheduled:
+                    return
+                self._scheduled = True
+            else:
+                if not self._put_slow(event, cancelled, block):
+                    return
+        self._tell(self._drain)
+
+    def put_plain(self, event: TextDelta, cancelled: CancelFlag, block: bool) -> None:
+        """``put`` for a ``TextDelta`` of the run's own identity (its ``DeltaBuilder``'s) with no
+        ``artifact_id`` or ``first_seq``: a batch of only these is ``plain`` for ``take``, which
+        lets the log skip its per-event checks (``RetainedLog.append``)."""
+        with self._lock:
+            items = self._items
+            if len(items) < self._room:  # the hot path: room, not sealed
                 items.append(event)
                 if self._scheduled:
                     return
@@ -100,16 +121,18 @@ class Outbox:
         self._scheduled = True
         return True
 
-    def take(self) -> list[RunEvent]:
-        """Bus side: everything queued so far, in emit order."""
+    def take(self) -> tuple[list[RunEvent], bool]:
+        """Bus side: everything queued so far, in emit order, and whether all of it came through
+        ``put_plain``."""
         with self._lock:
-            items = self._items
+            items, plain = self._items, self._plain
             if items:
                 self._items = []
+                self._plain = True
                 if self._waiters and self._cond is not None:
                     self._cond.notify_all()
             self._scheduled = False
-            return items
+            return items, plain
 
     def seal(self, keep: bool = True) -> list[RunEvent]:
         """Bus side, at the terminal: take what is left (or drop and count it, if not ``keep``)
@@ -119,6 +142,7 @@ class Outbox:
             items = self._items
             self._items = []
             self._sealed = True
+            self._room = 0
             if not keep:
                 self.late_dropped += len(items)
                 items = []

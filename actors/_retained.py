@@ -9,17 +9,22 @@ values in parallel lists (appending to a list allocates nothing the GC tracks), 
 kind as its JSON bytes (``dump_event``, once, ~1.5 µs, where a delta costs ~0.3 µs).
 
 Sizes are JSON bytes: exact for JSON entries; for a delta computed from its string lengths
-(exact for ASCII text without JSON escapes, an undercount for multi-byte UTF-8).
+(exact for ASCII text without JSON escapes, an undercount for multi-byte UTF-8). They are
+kept per appended batch, not per event, and a delta whose ``ts`` is at a whole second (its
+JSON has no '.ffffff') is counted 7 bytes less only when the exact total is asked for
+(``size``) or trimming by bytes needs it: that test is a Python step per event, and the
+retained bytes are the sum either way.
 """
 
 from __future__ import annotations
 
-import threading
 import weakref
 from datetime import datetime
+from operator import countOf
 
-from runwire.protocol import RunEvent, TextDelta, dump_event, parse_event
-from runwire.protocol._fast import assemble_delta
+from runwire.protocol import RunEvent, TextDelta, dump_event
+
+from ._replay import PAGE, Columns, Pages, Replay
 
 __all__ = ["PAGE", "Replay", "RetainedLog"]
 
@@ -28,7 +33,14 @@ _dump = dump_event
 _dump_delta = TextDelta.__pydantic_serializer__.to_json
 
 
-_Columns = tuple[list[datetime | None], list[str | None], dict[int, str], dict[int, int]]
+def _digit_sum(first: int, last: int) -> int:
+    """The digits of the seqs ``first..last`` together (``len(str(seq))`` summed, no str each)."""
+    total, digits = 0, len(str(first))
+    while first <= last:
+        top = min(last, 10**digits - 1)
+        total += (top - first + 1) * digits
+        first, digits = top + 1, digits + 1
+    return total
 
 
 class _DeltaColumns:
@@ -55,7 +67,7 @@ class _DeltaColumns:
         if self.firsts:
             self.firsts = {seq: f for seq, f in self.firsts.items() if seq > base}
 
-    def view(self) -> _Columns:
+    def view(self) -> Columns:
         return self.ts, self.fields, self.artifacts, self.firsts
 
 
@@ -66,42 +78,95 @@ class RetainedLog:
     """Events ``base+1 .. last_seq`` of one run; ``append`` stamps each event's ``seq``."""
 
     __slots__ = (
-        "_bound",
+        "_bytes",
         "_columns",
-        "_digits",
         "_entries",
         "_envelope",
+        "_exact",
+        "_lasts",
         "_pages",
         "_parent",
         "_run_id",
-        "_sizes",
+        "_size",
         "_step",
         "base",
-        "size",
     )
 
     def __init__(self, run_id: str, parent_run_id: str | None, step: int | None) -> None:
         self._run_id, self._parent, self._step = run_id, parent_run_id, step
         self._entries: list[bytes | str] = []  # JSON bytes, or a delta's text
         self._columns: _DeltaColumns | None = None  # the deltas' other values, from the first delta
-        self._sizes: list[int] = []  # each entry's JSON bytes, for trimming
-        self._digits, self._bound = 1, 10  # digits of the next seq, and the seq that adds one
         self._envelope = 0  # JSON bytes of this run's delta around its own values, made at the first
         self.base = 0  # seq of the last event trimmed away (0: nothing trimmed)
-        self.size = 0  # JSON bytes retained
-        self._pages: weakref.ref[_Pages] | None = None  # shared by the replays alive now
+        # Per appended batch still retained: its last seq, and its JSON bytes. Those of batches
+        # ``_exact`` on count each delta at a whole second 7 bytes too many (see the docstring).
+        self._lasts: list[int] = []
+        self._bytes: list[int] = []
+        self._exact = 0
+        self._size = 0  # the sum of ``_bytes``
+        self._pages: weakref.ref[Pages] | None = None  # shared by the replays alive now
 
     @property
     def last_seq(self) -> int:
         return self.base + len(self._entries)
 
-    def append(self, events: list[RunEvent], encode_all: bool = False) -> list[bytes] | None:
+    @property
+    def size(self) -> int:
+        """The JSON bytes retained."""
+        self._make_exact()
+        return self._size
+
+    def append(self, events: list[RunEvent], encode_all: bool = False, plain: bool = False) -> list[bytes] | None:
         """Stamp each event's ``seq`` and keep it. With ``encode_all`` (a store subscribes) every
         event's JSON is returned, dumped once: a non-delta's is also what the log keeps.
 
-        The hot loop of the bus (~one per event streamed): list methods bound once per batch, a
-        delta's size from its string lengths (see the module's docstring)."""
-        entries, sizes = self._entries, self._sizes
+        ``plain``: the caller knows every event is a ``TextDelta`` of this run's own identity
+        with neither ``artifact_id`` nor ``first_seq`` (``Outbox.take`` says so for a batch of
+        ``RunContext.delta``'s): the hot path of the bus, one short Python step per event (stamp
+        its seq, take its three values), the byte count by C-level passes. Any other batch:
+        ``_append_mixed``."""
+        n = len(events)
+        if not n:
+            return [] if encode_all else None
+        entries = self._entries
+        first = self.base + len(entries) + 1
+        if plain:
+            columns = self._columns
+            if columns is None:
+                columns = self._columns = _DeltaColumns(len(entries))
+            if not self._envelope:
+                self._make_envelope(events[0])  # type: ignore[arg-type]  # a delta: plain says
+            texts: list[str] = []
+            fields: list[str] = []
+            stamps = columns.ts
+            for seq, event in enumerate(events, first):  # one step per event, list appends inlined
+                d = event.__dict__
+                d["seq"] = seq  # built once by the producer; stamped here, never copied
+                texts.append(d["text"])
+                fields.append(d["field"])
+                stamps.append(d["ts"])
+            entries += texts
+            columns.fields += fields
+            one = fields[0]
+            size = (
+                n * self._envelope
+                + _digit_sum(first, first + n - 1)
+                + sum(map(len, texts))
+                + (n * len(one) if countOf(fields, one) == n else sum(map(len, fields)))
+            )
+            encoded = list(map(_dump_delta, events)) if encode_all else None
+        else:
+            size, encoded = self._append_mixed(events, first, encode_all)
+        self._lasts.append(first + n - 1)
+        self._bytes.append(size)
+        self._size += size
+        return encoded
+
+    def _append_mixed(self, events: list[RunEvent], seq: int, encode_all: bool) -> tuple[int, list[bytes] | None]:
+        """``append`` one event at a time: a batch with a non-delta, another identity's delta or
+        an artifact's. Returns the batch's JSON bytes (before the whole-second count) and, with
+        ``encode_all``, its JSON."""
+        entries = self._entries
         columns = self._columns
         if columns is None:
             for event in events:
@@ -109,19 +174,19 @@ class RetainedLog:
                     columns = self._columns = _DeltaColumns(len(entries))
                     break
         run_id, parent, step = self._run_id, self._parent, self._step
-        seq = self.base + len(entries)
-        digits, bound = self._digits, self._bound  # len(str(seq)), kept without a str per event
+        seq -= 1
+        digits = len(str(seq + 1))
+        bound = 10**digits  # the seq that adds a digit: no str per event
         encoded: list[bytes] | None = [] if encode_all else None
-        total = self.size
-        envelope = self._envelope
-        add_entry, add_size = entries.append, sizes.append
+        total = 0
+        add_entry = entries.append
         kept = columns is not None  # a delta seen: every entry has a ts and field slot from now on
         cols = columns if columns is not None else _NO_COLUMNS  # none: no delta in this batch
         add_ts, add_field = cols.ts.append, cols.fields.append
         for event in events:
             seq += 1
             if seq >= bound:
-                digits, bound = len(str(seq)), 10 ** len(str(seq))
+                digits, bound = digits + 1, bound * 10
             d = event.__dict__
             d["seq"] = seq  # built once by the producer; stamped here, never copied
             if (
@@ -130,13 +195,11 @@ class RetainedLog:
                 and d["parent_run_id"] == parent
                 and d["step"] == step  # a delta of this run's own identity: kept as values
             ):
-                text, field, ts = d["text"], d["field"], d["ts"]
-                if not envelope:
-                    envelope = self._make_envelope(event)
-                # a string's JSON size for ASCII text without escapes; no '.ffffff' at 0 µs
-                size = envelope + digits + len(field) + len(text) - (7 if ts.microsecond == 0 else 0)
+                text, field = d["text"], d["field"]
+                envelope = self._envelope or self._make_envelope(event)
+                size = envelope + digits + len(field) + len(text)  # ASCII text without escapes
                 add_entry(text)
-                add_ts(ts)
+                add_ts(d["ts"])
                 add_field(field)
                 if d["artifact_id"] is not None:
                     cols.artifacts[seq] = d["artifact_id"]
@@ -155,11 +218,8 @@ class RetainedLog:
                     add_field(None)
                 if encoded is not None:
                     encoded.append(data)
-            add_size(size)
             total += size
-        self.size = total
-        self._digits, self._bound = digits, bound
-        return encoded
+        return total, encoded
 
     def _make_envelope(self, event: TextDelta) -> int:
         blank = event.model_copy(update={"seq": 0, "field": "", "text": "", "artifact_id": None, "first_seq": None})
@@ -167,25 +227,87 @@ class RetainedLog:
         self._envelope = len(_dump(blank)) - 1  # minus the seq's one digit
         return self._envelope
 
-    def trim(self, max_events: int, max_bytes: int) -> None:
-        """Past either bound, drop the oldest down to 90% of both (amortised: not once per event)."""
-        if len(self._entries) <= max_events and self.size <= max_bytes:
+    def _make_exact(self) -> None:
+        """Count the deltas at a whole second in the batches ``_exact`` on (their ts JSON is 7
+        bytes shorter): each batch once, when an exact size is first needed."""
+        lasts, sizes = self._lasts, self._bytes
+        if self._exact == len(lasts) or self._columns is None:
+            self._exact = len(lasts)
             return
-        keep_bytes = max_bytes * 9 // 10
+        stamps, base = self._columns.ts, self.base
+        start = 0 if self._exact == 0 else lasts[self._exact - 1] - base
+        for c in range(self._exact, len(lasts)):
+            end = lasts[c] - base
+            whole = 7 * sum(1 for ts in stamps[start:end] if ts is not None and ts.microsecond == 0)
+            sizes[c] -= whole
+            self._size -= whole
+            start = end
+        self._exact = len(lasts)
+
+    def _entry_sizes(self, lo: int, hi: int, exact: bool) -> list[int]:
+        """The JSON bytes of entries ``lo..hi-1`` (indexes), as ``append`` counted them, and with
+        the whole-second count if ``exact``: for ``trim``, in the one batch its cut falls in."""
+        entries, columns, envelope = self._entries, self._columns, self._envelope
+        out = []
+        for i in range(lo, hi):
+            entry = entries[i]
+            if type(entry) is bytes:
+                out.append(len(entry))
+                continue
+            assert columns is not None  # made with the first delta
+            seq = self.base + 1 + i
+            ts, field = columns.ts[i], columns.fields[i]
+            assert ts is not None and field is not None  # set for every delta entry
+            size = envelope + len(str(seq)) + len(field) + len(entry)
+            if exact and ts.microsecond == 0:
+                size -= 7
+            artifact, first = columns.artifacts.get(seq), columns.firsts.get(seq)
+            if artifact is not None:
+                size += len(artifact) - 2
+            if first is not None:
+                size += len(str(first)) - 4
+            out.append(size)
+        return out
+
+    def trim(self, max_events: int, max_bytes: int) -> None:
+        """Past either bound, drop the oldest down to 90% of both (amortised: not once per event).
+
+        A whole batch at a time while all of it goes (one size each), entry by entry in the
+        batch the cut falls in: the cut a size per entry would give."""
         n = len(self._entries)
-        cut = max(0, n - max_events * 9 // 10)
-        sizes = self._sizes
-        size = self.size - sum(sizes[:cut])
-        while cut < n - 1 and size > keep_bytes:
-            size -= sizes[cut]
-            cut += 1
+        keep_bytes = max_bytes * 9 // 10
+        if self._size > keep_bytes:
+            self._make_exact()  # the bytes bound may cut: by the exact sizes
+        if n <= max_events and self._size <= max_bytes:
+            return
+        target = max(0, n - max_events * 9 // 10)  # the count bound drops the entries before this
+        lasts, sizes, base = self._lasts, self._bytes, self.base
+        size, cut, c = self._size, 0, 0  # bytes kept, entries dropped, batches dropped
+        while c < len(lasts) and (cut < target or (cut < n - 1 and size > keep_bytes)):
+            end = lasts[c] - base  # batch c holds entries cut..end-1
+            if end <= target or (end <= n - 1 and size - sizes[c] > keep_bytes):
+                size -= sizes[c]  # all of it goes
+                cut = end
+                c += 1
+                continue
+            each = self._entry_sizes(cut, end, c < self._exact)
+            k = 0
+            while k < len(each) and (cut < target or (cut < n - 1 and size > keep_bytes)):
+                size -= each[k]
+                k += 1
+                cut += 1
+            if k < len(each):
+                sizes[c] -= sum(each[:k])
+                break
+            c += 1
         if cut:
             self._entries = self._entries[cut:]  # a new list: replays alive keep reading the old one
-            del sizes[:cut]
+            del lasts[:c], sizes[:c]
+            self._exact = max(0, self._exact - c)
             self.base += cut
             if self._columns is not None:
                 self._columns.trim(cut, self.base)
-            self.size = size
+            self._size = size
 
     def replay(self, after_seq: int) -> Replay | None:
         """The retained events with ``seq > after_seq``, to decode later on another thread.
@@ -197,7 +319,7 @@ class RetainedLog:
             return None
         pages = None if self._pages is None else self._pages()
         if pages is None:
-            pages = _Pages()
+            pages = Pages()
             self._pages = weakref.ref(pages)
         columns = None if self._columns is None else self._columns.view()
         return Replay(
@@ -208,147 +330,4 @@ class RetainedLog:
             self.last_seq,
             columns,
             pages,
-        )
-
-
-PAGE = 256
-"""Events a replay decodes at a time: what a subscriber waits for before its first replayed
-event, and what a replay holds decoded, whatever the log's length (decoding is ~1.5-12 µs an event)."""
-
-
-def _page(seq: int) -> int:
-    return (seq - 1) // PAGE
-
-
-class _Pages:
-    """Events decoded by the replays of one log alive now, by page, for one another.
-
-    Why: events are immutable, so subscribers can share them; a crowd subscribing to one run
-    (5,000 in the fan-out test) decoded the same entries once each, at ~10 µs an event, when
-    a live delivery costs ~0.5 µs. A page is kept while a replay alive has yet to hand it out
-    (``_held`` counts them), so one reader of a long log holds one page decoded, a crowd the
-    pages between its first and its last reader. It lives only while a replay holds it (the
-    log keeps a weak reference), so the log still keeps no per-event object between replays.
-    """
-
-    __slots__ = ("__weakref__", "_held", "_lock", "decoded")
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._held: dict[int, int] = {}  # page -> replays yet to hand it out
-        self.decoded: dict[int, dict[int, RunEvent]] = {}  # page -> seq -> event
-
-    def hold(self, first: int, last: int) -> None:
-        with self._lock:
-            held = self._held
-            for page in range(first, last + 1):
-                held[page] = held.get(page, 0) + 1
-
-    def release(self, first: int, last: int) -> None:
-        with self._lock:
-            held = self._held
-            for page in range(first, last + 1):
-                left = held[page] - 1
-                if left:
-                    held[page] = left
-                else:
-                    del held[page]
-                    self.decoded.pop(page, None)
-
-    def page(self, page: int) -> dict[int, RunEvent]:
-        """The decoded events of ``page`` (held by the caller, so not released meanwhile)."""
-        decoded = self.decoded.get(page)
-        return self.decoded.setdefault(page, {}) if decoded is None else decoded
-
-
-class Replay:
-    """Retained events ``first_seq..last_seq`` handed to a new subscriber as the log keeps them:
-    decoded lazily by the subscriber, on its own thread, so a late subscriber never stalls the
-    bus; and a page at a time (``claim``), so its first event does not wait for the whole log."""
-
-    __slots__ = ("_columns", "_entries", "_ids", "_next", "_offset", "_pages", "last_seq")
-
-    def __init__(
-        self,
-        ids: tuple[str, str | None, int | None],
-        entries: list[bytes | str],
-        offset: int,
-        first_seq: int,
-        last_seq: int,
-        columns: _Columns | None,
-        pages: _Pages | None = None,
-        held: bool = False,
-    ) -> None:
-        self._ids = ids
-        self._entries = entries  # entries[i] is seq offset + i (and columns' lists alike)
-        self._offset = offset
-        self._columns = columns
-        self._next = first_seq  # the next seq to hand out: its page and the later ones are held
-        self.last_seq = last_seq
-        if pages is None:
-            pages = _Pages()
-        self._pages = pages
-        if not held:
-            pages.hold(_page(first_seq), _page(last_seq))
-
-    @property
-    def seq(self) -> int:
-        return self.last_seq
-
-    def __len__(self) -> int:
-        """Events not handed out yet."""
-        return self.last_seq - self._next + 1
-
-    def claim(self) -> Replay:
-        """This block's next page as a block of its own, or itself if that is all it has left.
-
-        O(1), no decoding: the subscriber calls it under its sink's lock and decodes outside it.
-        """
-        end = min(self.last_seq, (_page(self._next) + 1) * PAGE)
-        if end == self.last_seq:
-            return self
-        head = Replay(self._ids, self._entries, self._offset, self._next, end, self._columns, self._pages, True)
-        self._next = end + 1  # the hold on the page claimed passes to ``head``
-        return head
-
-    def events(self) -> list[RunEvent]:
-        """Every event not handed out yet, decoded (or shared with a replay that decoded it)."""
-        out: list[RunEvent] = []
-        pages, last = self._pages, self.last_seq
-        seq = self._next
-        while seq <= last:
-            page = _page(seq)
-            end = min(last, (page + 1) * PAGE)
-            decoded = pages.page(page)
-            for s in range(seq, end + 1):
-                event = decoded.get(s)
-                if event is None:
-                    event = decoded[s] = self._decode(s)  # a racing twin decodes an equal one
-                out.append(event)
-            seq = self._next = end + 1
-            pages.release(page, page)
-        return out
-
-    def __del__(self) -> None:
-        if self._next <= self.last_seq:  # dropped before it was read (unsubscribed, dropped...)
-            self._pages.release(_page(self._next), _page(self.last_seq))
-
-    def _decode(self, seq: int) -> RunEvent:
-        i = seq - self._offset
-        entry = self._entries[i]
-        if isinstance(entry, bytes):
-            return parse_event(entry)
-        assert self._columns is not None  # made with the first delta
-        run_id, parent, step = self._ids
-        ts_, fields, artifacts, firsts = self._columns
-        return assemble_delta(
-            run_id,
-            seq,
-            ts_[i],  # type: ignore[arg-type]  # set for every delta entry
-            parent,
-            step,
-            fields[i],  # type: ignore[arg-type]
-            entry,
-            artifacts.get(seq),
-            firsts.get(seq),
         )
