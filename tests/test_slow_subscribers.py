@@ -147,3 +147,27 @@ def test_an_async_subscriber_whose_loop_closed_after_its_wakeup_is_dropped(syste
     assert handle.info().subscribers == 0
     assert got == ["run.started", "run.log"]
     del task
+
+
+def test_a_held_wakeup_whose_loop_closed_before_its_release_drops_the_subscriber_at_its_next_push() -> None:
+    """The bus holds a parked consumer's wake-up until the end of its message (hold_wakes); a
+    loop that closes in between fails it at release: the sink's next push says DEAD, so the bus
+    drops it there (as it would have at the ring itself), whatever the sink's buffer."""
+    from runwire.actors._doorbell import Doorbell, hold_wakes, release_wakes
+    from runwire.actors.ext import DEAD, OK, AsyncSink
+    from runwire.protocol import RunLog
+
+    loop = asyncio.new_event_loop()
+    sink = AsyncSink(Doorbell(loop.call_soon_threadsafe, loop), limit=None)
+    parked = loop.create_task(sink.take())
+    parked._log_destroy_pending = False  # it is meant to die pending, with its closed loop
+    loop.run_until_complete(asyncio.sleep(0))  # one turn: it parks on its sink
+    assert not parked.done()
+    hold_wakes()  # as the bus does around each message
+    try:
+        assert sink.push([RunLog(run_id="r", seq=1, message="one")]) == OK  # the wake-up is held
+    finally:
+        loop.close()  # before the release
+        release_wakes()
+    assert sink.push([RunLog(run_id="r", seq=2, message="two")]) == DEAD
+    del parked
