@@ -153,7 +153,7 @@ class PostgresRunStore:
         self._listener.send = lambda name, payload: self._readers.query(
             "answering a cancel", "SELECT pg_notify(%s, %s)", (name, payload)
         )
-        self._listener.settle = lambda: self.flush(5)
+        self._listener.settle = self._settle
         self._writer = Writer(
             writer_conn,
             target,
@@ -281,6 +281,17 @@ class PostgresRunStore:
             raise TimeoutError(f"run store flush did not complete within {timeout} s [{self._target.shown}]")
         if barrier.error is not None:
             raise barrier.error
+
+    def _settle(self) -> None:
+        """Wait (up to 5 s) until what is queued now is committed, taking no write failure a
+        caller's flush is owed: done before refusing a cancel, so a run that just ended here
+        is seen ended by the requester."""
+        barrier = Barrier(reports=False)
+        try:
+            self._put(barrier)
+        except StoreClosedError:  # closed: nothing more will be committed
+            return
+        barrier.done.wait(5)
 
     def add_commit_listener(self, listener: CommitListener) -> Callable[[], None]:
         """Call ``listener({run_id: highest committed seq})`` on the writer thread after each commit."""

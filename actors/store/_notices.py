@@ -88,7 +88,12 @@ class NoticeServer(threading.Thread):
         self._watchers: dict[str, set[_Conn]] = {}
         self._conns: dict[socket.socket, _Conn] = {}
         self._cancels: tuple[CancelServer, ...] = ()
-        self._cancel_queue: queue.SimpleQueue[tuple[Reply, str, str] | None] = queue.SimpleQueue()
+        # reason None: refuse (no system serves cancels) from the cancel thread, after settle
+        self._cancel_queue: queue.SimpleQueue[tuple[Reply, str, str | None] | None] = queue.SimpleQueue()
+        # commits what is queued before a refusal (set by the store): a run that ended here, its
+        # terminal not yet committed (e.g. while its system closes), is then seen ended by the
+        # requester, which re-reads the run on a refusal
+        self.settle: Callable[[], object] | None = None
         self._cancel_thread: threading.Thread | None = None
         self._closing = False
         self._selector = selectors.DefaultSelector()
@@ -144,10 +149,12 @@ class NoticeServer(threading.Thread):
 
     def cancel_here(self, run_id: str, reason: str, reply: Reply) -> None:
         """A cancel request from this very store (another system sharing it in this process)."""
-        if not self._cancels:
-            reply("no RunSystem serves cancel requests on this store")
-        else:
+        if self._cancels:
             self._cancel_queue.put((reply, run_id, reason))
+        elif self._cancel_thread is not None:  # a system served here: refuse after settling
+            self._cancel_queue.put((reply, run_id, None))
+        else:
+            reply("no RunSystem serves cancel requests on this store")
 
     def close(self) -> None:
         with self._lock:
@@ -241,8 +248,8 @@ class NoticeServer(threading.Thread):
             elif op == "unwatch":
                 self._unwatch(conn, run_id)
             elif op == "cancel":
-                if self._cancels:
-                    reason = str(message.get("reason") or "cancelled")
+                if self._cancels or self._cancel_thread is not None:  # a system serves, or did: its thread answers
+                    reason = str(message.get("reason") or "cancelled") if self._cancels else None
                     self._cancel_queue.put((lambda error: self._reply_later(conn, run_id, error), run_id, reason))
                 else:
                     self._reply_error(conn, run_id, "the owning process serves no cancel requests (no RunSystem)")
@@ -304,9 +311,21 @@ class NoticeServer(threading.Thread):
             self.path.unlink()
 
     # -- the cancel thread ---------------------------------------------------------------------
+    def _settle(self) -> None:
+        settle = self.settle
+        if settle is not None:
+            try:
+                settle()
+            except Exception as exc:  # refuse anyway: the requester re-reads the run
+                _log.debug("could not commit before refusing a cancel: %s", exc)
+
     def _serve_cancels(self) -> None:
         while (item := self._cancel_queue.get()) is not None:
             reply, run_id, reason = item
+            if reason is None:
+                self._settle()
+                reply("the owning process serves no cancel requests (no RunSystem)")
+                continue
             errors = []
             for cancel in self._cancels:
                 try:
@@ -318,4 +337,5 @@ class NoticeServer(threading.Thread):
                     continue
                 break
             else:
+                self._settle()
                 reply("; ".join(errors) or "no RunSystem of the owning process holds this run")

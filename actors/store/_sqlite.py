@@ -110,6 +110,7 @@ class SqliteRunStore:
                 log.warning("no cross-process notices for %s: %s", self._path, exc)
             else:
                 self._writer.commit_listeners = (self._notices.committed,)
+                self._notices.settle = self._settle
                 self._notices.start()
         self._follower = Follower(self, owners_dir(self._path), token)
         if on_commit is not None:
@@ -249,6 +250,17 @@ class SqliteRunStore:
         if state not in RUN_STATES:
             raise ValueError(f"unknown run state {state!r}; expected one of {sorted(RUN_STATES)}")
         self._put(SetState(run_id, state, _unix(at)))
+
+    def _settle(self) -> None:
+        """Wait (up to 5 s) until what is queued now is committed, taking no write failure a
+        caller's flush is owed: done before refusing a cancel, so a run that just ended here
+        is seen ended by the requester."""
+        barrier = Barrier(reports=False)
+        try:
+            self._put(barrier)
+        except StoreClosedError:  # closed: nothing more will be committed
+            return
+        barrier.done.wait(5)
 
     def flush(self, timeout: float | None = None) -> None:
         """Wait until everything enqueued before this call is committed.

@@ -32,11 +32,14 @@ _KEEP_UNREPORTED: Final = 64
 class Barrier:
     """A flush marker: set once every message queued before it has been committed or failed."""
 
-    __slots__ = ("done", "error")
+    __slots__ = ("done", "error", "reports")
 
-    def __init__(self) -> None:
+    def __init__(self, reports: bool = True) -> None:
         self.done = threading.Event()
         self.error: StoreError | None = None
+        # False: a wait of the store's own (before it refuses a cancel) that must not take the
+        # write failures a caller's next flush() is owed
+        self.reports = reports
 
 
 class Job:
@@ -226,6 +229,10 @@ class Writer(threading.Thread):
 
     def _release(self, barriers: list[Barrier]) -> None:
         if not barriers:
+            return
+        if not any(barrier.reports for barrier in barriers):
+            for barrier in barriers:
+                barrier.done.set()
             return
         failures, count = self._unreported, self._unreported_count
         self._unreported, self._unreported_count = [], 0

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import anyio
 import pytest
-from store_helpers import open_location
+from store_helpers import open_location, sample_events
 
 from runwire.actors import RunContext, RunSystem, RunTimeoutError
 from runwire.actors.store import StoreError
@@ -163,6 +163,50 @@ def test_cancel_of_a_run_no_system_serves_says_so_in_one_line(db: str) -> None:
             other.wait_for_change("bare", -1, 1)
         with pytest.raises(TypeError, match="timeout"):
             other.request_cancel("bare", "stop", None)  # type: ignore[arg-type]
+
+
+def test_a_cancel_refused_by_an_owner_whose_run_just_ended_there_returns_that_end(db: str) -> None:
+    """An owner that served cancels and no longer does (its system closing) commits what it has
+    queued before it refuses, and the requester re-reads the run: a run whose terminal was queued
+    there, not yet committed, is an answer, not a StoreError. Deterministic: the owner's writer is
+    held (a commit listener) with the terminal queued until the owner settles before refusing; an
+    owner that refused without settling would refuse while the terminal is still queued."""
+    events = sample_events("ending", 5)
+    with open_location(db) as owner, open_location(db) as other:
+        owner.serve_cancels(lambda run_id, reason: None)()  # served once, no longer
+        owner.create_run("ending", "p")
+        owner.append(events[:1])
+        owner.flush(10)
+        gate, held = threading.Event(), threading.Event()
+
+        def hold(acks: dict[str, int]) -> None:  # on the owner's writer thread, after a commit
+            if "ending" in acks and not gate.is_set():
+                held.set()
+                gate.wait(30)
+
+        owner.add_commit_listener(hold)
+        owner.append(events[1:2])
+        assert held.wait(10)  # the writer is held: what is appended now stays queued
+        owner.append(events[2:])  # ... the terminal among it
+        refusing = owner._listener if db.startswith("postgresql://") else owner._notices
+        settle = refusing.settle
+
+        def observed_settle() -> object:  # the owner settles before it refuses: only now the writer goes on
+            gate.set()
+            return settle()
+
+        refusing.settle = observed_settle
+        outcome: list[object] = []
+        try:
+            other.request_cancel("ending", "stop", 30)
+            outcome.append("returned")
+        except Exception as exc:  # the refusal came while the terminal was still queued
+            outcome.append(exc)
+        finally:
+            gate.set()
+        assert outcome == ["returned"]
+        rec = other.get_run("ending")
+        assert rec is not None and rec.state == "completed"
 
 
 def test_a_cancel_the_owner_does_not_confirm_in_time_names_the_owner(db: str) -> None:
