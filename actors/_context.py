@@ -146,7 +146,7 @@ class RunContext:
         if self._throttle is not None:
             self._throttle.add(event, self._block)
         elif artifact_id is None:  # this run's identity (its builder), no artifact: the log's hot path
-            self._outbox.put_plain(event, self._cancel, self._block)
+            self._outbox.put(event, self._cancel, self._block, True)
         else:
             self._outbox.put(event, self._cancel, self._block)
 

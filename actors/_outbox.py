@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from runwire.protocol import RunEvent, TextDelta
+from runwire.protocol import RunEvent
 
 from ._errors import Cancelled
 from ._once import CancelFlag
@@ -51,7 +51,7 @@ class Outbox:
         self._cond: threading.Condition | None = None  # created when a worker first has to wait
         self._waiters = 0
         self._items: list[RunEvent] = []
-        self._plain = True  # every item queued came through ``put_plain``
+        self._plain = True  # every item queued came through ``put(plain=True)``
         self._room = window  # ``put``'s one test: 0 once sealed (then every put takes _put_slow)
         self._scheduled = False
         self._sealed = False
@@ -62,26 +62,16 @@ class Outbox:
         """The message ``put`` sends the bus (it names the run, made after this outbox)."""
         self._drain = drain
 
-    def put(self, event: RunEvent, cancelled: CancelFlag, block: bool) -> None:
-        """Queue one event; wait while the window is full if ``block`` (sync workers only)."""
-        with self._lock:
-            self._plain = False
-            items = self._items
-            if len(items) < self._room:  # the hot path: room, not sealed
-                items.append(event)
-                if self._scheduled:
-                    return
-                self._scheduled = True
-            else:
-                if not self._put_slow(event, cancelled, block):
-                    return
-        self._tell(self._drain)
+    def put(self, event: RunEvent, cancelled: CancelFlag, block: bool, plain: bool = False) -> None:
+        """Queue one event; wait while the window is full if ``block`` (sync workers only).
 
-    def put_plain(self, event: TextDelta, cancelled: CancelFlag, block: bool) -> None:
-        """``put`` for a ``TextDelta`` of the run's own identity (its ``DeltaBuilder``'s) with no
-        ``artifact_id`` or ``first_seq``: a batch of only these is ``plain`` for ``take``, which
-        lets the log skip its per-event checks (``RetainedLog.append``)."""
+        ``plain``: a ``TextDelta`` of the run's own identity (its ``DeltaBuilder``'s) with no
+        ``artifact_id`` or ``first_seq``; a batch of only these is ``plain`` for ``take``, which
+        lets the log skip its per-event checks (``RetainedLog.append``). Set under the lock, so a
+        ``take`` never sees a mixed batch as plain."""
         with self._lock:
+            if not plain:
+                self._plain = False
             items = self._items
             if len(items) < self._room:  # the hot path: room, not sealed
                 items.append(event)
@@ -123,7 +113,7 @@ class Outbox:
 
     def take(self) -> tuple[list[RunEvent], bool]:
         """Bus side: everything queued so far, in emit order, and whether all of it came through
-        ``put_plain``."""
+        ``put(plain=True)``."""
         with self._lock:
             items, plain = self._items, self._plain
             if items:
