@@ -67,23 +67,24 @@ class Outbox:
 
         ``plain``: a ``TextDelta`` of the run's own identity (its ``DeltaBuilder``'s) with no
         ``artifact_id`` or ``first_seq``; a batch of only these is ``plain`` for ``take``, which
-        lets the log skip its per-event checks (``RetainedLog.append``). Set under the lock, so a
-        ``take`` never sees a mixed batch as plain."""
+        lets the log skip its per-event checks (``RetainedLog.append``). Cleared under the lock
+        with the append itself (after any wait: a ``take`` meanwhile resets it), so a ``take``
+        never sees a mixed batch as plain."""
         with self._lock:
-            if not plain:
-                self._plain = False
             items = self._items
             if len(items) < self._room:  # the hot path: room, not sealed
                 items.append(event)
+                if not plain:
+                    self._plain = False
                 if self._scheduled:
                     return
                 self._scheduled = True
             else:
-                if not self._put_slow(event, cancelled, block):
+                if not self._put_slow(event, cancelled, block, plain):
                     return
         self._tell(self._drain)
 
-    def _put_slow(self, event: RunEvent, cancelled: CancelFlag, block: bool) -> bool:
+    def _put_slow(self, event: RunEvent, cancelled: CancelFlag, block: bool, plain: bool) -> bool:
         """Under the lock: ``put`` on a sealed outbox or a full window; True if a Drain is due."""
         if self._sealed:
             self.late_dropped += 1
@@ -106,6 +107,8 @@ class Outbox:
                 return False
             items = self._items
         items.append(event)
+        if not plain:
+            self._plain = False
         if self._scheduled:
             return False
         self._scheduled = True

@@ -8,6 +8,8 @@ import threading
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from runwire.actors import RunContext, RunSystem
 from runwire.actors._once import CancelFlag
@@ -102,3 +104,42 @@ def test_late_drop_count_is_exact_while_many_threads_race_the_seal() -> None:
             assert outbox.late_dropped == threads * per_thread
     finally:
         sys.setswitchinterval(previous)
+
+
+def test_an_event_put_after_waiting_on_a_full_window_never_rides_in_a_plain_batch() -> None:
+    """A worker that waits on a full window appends after the bus's ``take`` reset the batch's
+    ``plain`` flag: the flag is cleared with the append, not before the wait (CI stop 22: a log
+    line rode in a batch taken as plain deltas and the bus failed the run with a KeyError)."""
+    flag = CancelFlag()
+    log = RunLog(run_id="r", message="x")
+    waiting = threading.Event()
+    outbox = Outbox(window=1, tell=lambda _drain: None)
+    outbox.on_wait = waiting.set  # called under the lock just before the wait releases it
+    outbox.put(log, flag, block=True)
+    worker = threading.Thread(target=outbox.put, args=(log, flag, True))
+    worker.start()
+    assert waiting.wait(10)
+    assert outbox.take() == ([log], False)  # takes the lock only once the worker waits
+    worker.join(10)
+    assert not worker.is_alive()
+    assert outbox.take() == ([log], False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.booleans(), st.none()), max_size=40))
+def test_a_batch_is_plain_exactly_when_every_event_in_it_was_put_plain(steps: list[bool | None]) -> None:
+    """``take`` says plain for a batch iff each of its events came through ``put(plain=True)``
+    (``None``: the bus takes; a boolean: one put with that flag)."""
+    flag = CancelFlag()
+    outbox = Outbox(window=100, tell=lambda _drain: None)
+    pending: list[bool] = []
+    for step in [*steps, None]:
+        if step is None:
+            items, plain = outbox.take()
+            assert len(items) == len(pending)
+            if items:
+                assert plain == all(pending)
+            pending = []
+        else:
+            outbox.put(RunLog(run_id="r", message=str(step)), flag, block=False, plain=step)
+            pending.append(step)
