@@ -11,7 +11,7 @@ import runwire
 
 from ._demo import demo_pipeline
 from ._live import exit_code, follow
-from ._runs import DataDir, NoStore, StoreUrl, open_system
+from ._stores import DataDir, NoStore, StoreUrl, open_system
 
 app = typer.Typer(
     name="runwire",

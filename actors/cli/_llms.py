@@ -12,7 +12,7 @@ from pydantic import JsonValue
 
 from ._executors import ExecutorOption, RayAddress
 from ._live import exit_code, follow
-from ._runs import DataDir, NoStore, StoreUrl, open_system
+from ._stores import DataDir, NoStore, StoreUrl, open_system
 
 __all__ = ["register"]
 

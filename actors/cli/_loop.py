@@ -20,7 +20,7 @@ from ._llms import (
     Out,
     fail_usage,
 )
-from ._runs import DataDir, NoStore, open_system
+from ._stores import DataDir, NoStore, open_system
 
 __all__ = ["register"]
 

@@ -9,7 +9,7 @@ from typing import Any
 from runwire.protocol import parse_event
 
 from ._remote import Remote, check_server
-from ._runs import _print_json, _summary
+from ._runs import print_json, summary
 
 __all__ = ["remote_cancel", "remote_events", "remote_runs", "remote_show"]
 
@@ -47,7 +47,7 @@ def remote_runs(server: str, token: str | None, state: str | None, limit: int, j
         views = remote.request("GET", "/api/runs", params=params)["runs"]
     if json_lines:
         for v in views:
-            _print_json(v)
+            print_json(v)
     elif not views:
         sys.stderr.write(f"no runs on {server}\n")
     else:
@@ -59,7 +59,7 @@ def remote_show(server: str, token: str | None, run_id: str, json_lines: bool) -
         view = remote.request("GET", f"/api/runs/{run_id}", run_id)
         children = remote.request("GET", "/api/runs", params={"parent": run_id, "limit": 500})["runs"]
     if json_lines:
-        _print_json({**view, "children": children})
+        print_json({**view, "children": children})
         return
     from rich.console import Console
 
@@ -70,7 +70,7 @@ def remote_show(server: str, token: str | None, run_id: str, json_lines: bool) -
     rows += [("duration", _duration(view)), ("events", str(view["last_seq"]))]
     if view.get("terminal"):
         terminal = parse_event(view["terminal"])
-        rows.append(("outcome", f"{terminal.type} {_summary(terminal)}"))
+        rows.append(("outcome", f"{terminal.type} {summary(terminal)}"))
     for key, value in rows:
         console.print(f"[bold]{key:>13}[/] {value}", highlight=False, soft_wrap=True)
     if children:
@@ -85,7 +85,7 @@ def remote_events(server: str, token: str | None, run_id: str, after: int, follo
                     sys.stdout.buffer.write(raw + b"\n")
                 else:
                     event = parse_event(raw)
-                    sys.stdout.write(f"{event.seq:>6} {event.type:<16} {_summary(event)}\n")
+                    sys.stdout.write(f"{event.seq:>6} {event.type:<16} {summary(event)}\n")
                 sys.stdout.flush()
         except BrokenPipeError:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

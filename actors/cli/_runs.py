@@ -6,53 +6,26 @@ another process (``runwire serve``, a script) is followed live by ``events --fol
 cancelled by ``cancel``: the store wakes on the owning process's notices (a local socket per
 owner, docs/scale-out.md), never by polling, and an owner that dies meanwhile has its run
 closed with ``run.failed``, which the follower prints as the last event.
-
-Also the options ``--data-dir`` / ``--store`` / ``--no-store`` that the commands which start
-runs share. ``--store`` takes a file path or a URL (``postgresql://user@host/db``): the back-end
-is the one the URL's scheme names (the ``runwire.stores`` entry points), opened before any work
-starts; a store that cannot be opened (refused connection, bad password) is one line, exit 1.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import sys
-from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Annotated, Any, NoReturn, cast
+from typing import Annotated, Any, cast
 
 import typer
 
-from runwire.actors import RunSystem, RunTimeoutError
-from runwire.actors.ext import open_store, store_scheme
+from runwire.actors import RunTimeoutError
 from runwire.protocol import RunEvent, parse_event
 
-from ..store import RUN_STATES, RunRecord, RunState, SqliteRunStore, StoreError, resolve_db_path
-from ._executors import executor_errors, executor_spec
+from ..store import RUN_STATES, RunRecord, RunState, StoreError
+from ._stores import DataDir, StoreUrl, die, get_run, read_store, where
 
-__all__ = ["DataDir", "NoStore", "StoreUrl", "open_system", "register", "store_target"]
+__all__ = ["print_json", "register", "summary"]
 
-DataDir = Annotated[
-    Path | None,
-    typer.Option(
-        "--data-dir",
-        envvar="RUNWIRE_DATA_DIR",
-        help="Where the run store lives (runs.sqlite3). Default: the platform's user data dir.",
-    ),
-]
-StoreUrl = Annotated[
-    str | None,
-    typer.Option(
-        "--store",
-        envvar="RUNWIRE_STORE",
-        help="The run store: a file path, or a URL such as postgresql://user@host:5432/db (shared by "
-        "processes and machines). Default: runs.sqlite3 in --data-dir.",
-    ),
-]
-NoStore = Annotated[bool, typer.Option("--no-store", help="Do not persist this run in the run store.")]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON lines on stdout, and nothing else.")]
 RunId = Annotated[str, typer.Argument(help="The run's id (see `runwire runs`).")]
 Server = Annotated[
@@ -67,113 +40,6 @@ Token = Annotated[
     str | None, typer.Option("--token", envvar="RUNWIRE_TOKEN", help="--server: the server's bearer token.")
 ]
 _PAGE = 1000
-
-
-def _die(message: str, code: int = 1) -> NoReturn:
-    sys.stderr.write(f"runwire: {message}\n")
-    raise typer.Exit(code)
-
-
-def _is_url(store: str | None) -> bool:
-    return store is not None and store_scheme(store) != "sqlite"
-
-
-def store_target(data_dir: Path | None, store: str | None = None) -> str | Path:
-    """What ``RunSystem(store=...)`` gets: the ``--store`` URL, else the SQLite file's path."""
-    if store is not None and _is_url(store):
-        return store
-    path = None if store is None else (store.removeprefix("sqlite://") or None)
-    return resolve_db_path(path, data_dir)
-
-
-def _where(data_dir: Path | None, store: str | None) -> str:
-    """The store as messages name it (a URL without its password)."""
-    target = store_target(data_dir, store)
-    if isinstance(target, Path):
-        return str(target)
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(target)
-    netloc = parts.netloc if parts.password is None else parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return f"{parts.scheme}://{netloc}{parts.path}"
-
-
-@contextlib.contextmanager
-def open_system(
-    data_dir: Path | None,
-    no_store: bool,
-    executor: str = "local",
-    ray_address: str | None = None,
-    store: str | None = None,
-) -> Iterator[RunSystem]:
-    """A RunSystem for a command that starts runs: persisting to the store (``--store``, else the
-    data dir's file) unless ``no_store``, executing where ``--executor`` says."""
-    try:
-        spec = executor_spec(executor, ray_address)
-    except ValueError as exc:
-        _die(str(exc), 2)
-    try:
-        system = RunSystem(store=None if no_store else store_target(data_dir, store), executor=spec)
-    except (StoreError, ImportError) as exc:
-        _die(f"{exc} (use --no-store to run without the run store)")
-    except executor_errors(executor) as exc:  # Ray missing, or its cluster unreachable
-        _die(str(exc), 2)
-    with system:
-        yield system
-
-
-@contextlib.contextmanager
-def _url_store(url: str) -> Iterator[Any]:
-    """The store at a URL, opened through its back-end's entry point (recovering dead owners' runs)."""
-    try:
-        bound = open_store(url, lambda run_id, message: None)  # starts no runs: nothing to fail
-    except (StoreError, ValueError, ImportError, TypeError) as exc:
-        _die(str(exc))
-    try:
-        yield bound.store
-    except StoreError as exc:
-        _die(str(exc))
-    finally:
-        with contextlib.suppress(StoreError):
-            bound.close()
-
-
-@contextlib.contextmanager
-def _store(data_dir: Path | None, url: str | None = None) -> Iterator[SqliteRunStore | None]:
-    """The store to read (recovered), or None if there is no store file yet: reading creates nothing."""
-    if url is not None and _is_url(url):
-        with _url_store(url) as opened:
-            yield opened
-        return
-    path = Path(store_target(data_dir, url))
-    if not path.exists():
-        yield None
-        return
-    try:
-        store = SqliteRunStore(path)
-    except StoreError as exc:
-        try:  # a file this user may read but not write is still worth reading
-            store = SqliteRunStore(path, read_only=True)
-        except StoreError:
-            _die(str(exc))
-    try:
-        with contextlib.suppress(StoreError):  # read-only: nothing to recover from here
-            store.recover()
-        yield store
-    except StoreError as exc:
-        _die(str(exc))
-    finally:
-        with contextlib.suppress(StoreError):
-            store.close()
-
-
-def _get(
-    store: SqliteRunStore | None, run_id: str, data_dir: Path | None, url: str | None = None
-) -> tuple[SqliteRunStore, RunRecord]:
-    rec = None if store is None else store.get_run(run_id)
-    if store is None or rec is None:
-        _die(f"unknown run: {run_id} (not in {_where(data_dir, url)})", 2)
-    return store, rec
 
 
 # -- formatting ---------------------------------------------------------------------------------
@@ -204,7 +70,7 @@ def _run_json(rec: RunRecord) -> dict[str, Any]:
     }
 
 
-def _print_json(value: Any) -> None:
+def print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, ensure_ascii=False, separators=(",", ":")) + "\n")
 
 
@@ -223,7 +89,7 @@ def _runs_table(records: list[RunRecord], title: str | None = None) -> None:
     Console(width=max(Console().width, 120)).print(table)
 
 
-def _summary(event: RunEvent) -> str:
+def summary(event: RunEvent) -> str:
     """One line saying what an event carries (the full event: ``--json``)."""
     fields = event.model_dump(exclude={"run_id", "seq", "ts", "type", "parent_run_id", "step"}, exclude_none=True)
     if event.type == "text.delta":
@@ -246,19 +112,19 @@ def runs(
 ) -> None:
     """List the runs in the run store (or on --server), newest first."""
     if state is not None and state not in RUN_STATES:
-        _die(f"unknown state {state!r}; expected one of {', '.join(sorted(RUN_STATES))}", 2)
+        die(f"unknown state {state!r}; expected one of {', '.join(sorted(RUN_STATES))}", 2)
     if server is not None:
         from ._remote_commands import remote_runs
 
         remote_runs(server, token, state, limit, json_lines)
         return
-    with _store(data_dir, store_url) as store:
+    with read_store(data_dir, store_url) as store:
         records = [] if store is None else store.list_runs(cast(RunState | None, state), None, limit)
     if json_lines:
         for rec in records:
-            _print_json(_run_json(rec))
+            print_json(_run_json(rec))
     elif not records:
-        sys.stderr.write(f"no runs in {_where(data_dir, store_url)}\n")
+        sys.stderr.write(f"no runs in {where(data_dir, store_url)}\n")
     else:
         _runs_table(records)
 
@@ -277,12 +143,12 @@ def show(
 
         remote_show(server, token, run_id, json_lines)
         return
-    with _store(data_dir, store_url) as opened:
-        store, rec = _get(opened, run_id, data_dir, store_url)
+    with read_store(data_dir, store_url) as opened:
+        store, rec = get_run(opened, run_id, data_dir, store_url)
         children = list(reversed(store.list_runs(parent_run_id=run_id, limit=100_000)))
     if json_lines:
         terminal = None if rec.terminal_json is None else json.loads(rec.terminal_json)
-        _print_json({**_run_json(rec), "terminal": terminal, "children": [_run_json(c) for c in children]})
+        print_json({**_run_json(rec), "terminal": terminal, "children": [_run_json(c) for c in children]})
         return
     from rich.console import Console
 
@@ -301,7 +167,7 @@ def show(
     ]
     terminal = rec.terminal
     if terminal is not None:
-        rows.append(("outcome", f"{terminal.type} {_summary(terminal)}"))
+        rows.append(("outcome", f"{terminal.type} {summary(terminal)}"))
     for key, value in rows:
         console.print(f"[bold]{key:>9}[/] {value}", highlight=False, soft_wrap=True)
     if children:
@@ -333,8 +199,8 @@ def events(
 
         remote_events(server, token, run_id, after, follow, json_lines)
         return
-    with _store(data_dir, store_url) as opened:
-        store, _ = _get(opened, run_id, data_dir, store_url)
+    with read_store(data_dir, store_url) as opened:
+        store, _ = get_run(opened, run_id, data_dir, store_url)
         cursor = after
         try:
             while True:
@@ -344,7 +210,7 @@ def events(
                     if json_lines:
                         sys.stdout.buffer.write(raw.data + b"\n")
                     else:
-                        sys.stdout.write(f"{raw.seq:>6} {raw.type:<16} {_summary(parse_event(raw.data))}\n")
+                        sys.stdout.write(f"{raw.seq:>6} {raw.type:<16} {summary(parse_event(raw.data))}\n")
                 sys.stdout.flush()
                 if page:
                     cursor = page[-1].seq
@@ -357,9 +223,9 @@ def events(
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return
         except KeyboardInterrupt:
-            _die(f"stopped following run {run_id} at seq {cursor}: rerun with --after {cursor}", 130)
+            die(f"stopped following run {run_id} at seq {cursor}: rerun with --after {cursor}", 130)
         except StoreError as exc:
-            _die(str(exc))
+            die(str(exc))
         ended = store.get_run(run_id)
     if ended is not None and ended.ended_at is None:
         sys.stderr.write(
@@ -385,15 +251,15 @@ def cancel(
 
         remote_cancel(server, token, run_id)
         return
-    with _store(data_dir, store_url) as opened:
-        store, rec = _get(opened, run_id, data_dir, store_url)
+    with read_store(data_dir, store_url) as opened:
+        store, rec = get_run(opened, run_id, data_dir, store_url)
         if rec.ended_at is not None:
             sys.stderr.write(f"run {run_id} already ended: {rec.state}\n")
             return
         try:
             store.request_cancel(run_id, reason, timeout)
         except (StoreError, RunTimeoutError) as exc:
-            _die(str(exc))
+            die(str(exc))
         ended = store.get_run(run_id)
     state = "gone" if ended is None else ended.state
     sys.stderr.write(f"run {run_id}: {state}\n")
@@ -411,13 +277,13 @@ def gc(
 ) -> None:
     """Delete finished runs and their events (runs in flight are never deleted)."""
     if older_than is None and keep_last is None:
-        _die("gc needs --older-than DAYS and/or --keep-last N", 2)
-    with _store(data_dir, store_url) as store:
+        die("gc needs --older-than DAYS and/or --keep-last N", 2)
+    with read_store(data_dir, store_url) as store:
         if store is None:
             deleted = 0
         else:
             deleted = store.gc(None if older_than is None else timedelta(days=older_than), keep_last)
-    sys.stderr.write(f"deleted {deleted} finished run(s) from {_where(data_dir, store_url)}\n")
+    sys.stderr.write(f"deleted {deleted} finished run(s) from {where(data_dir, store_url)}\n")
 
 
 def register(app: typer.Typer) -> None:

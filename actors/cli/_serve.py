@@ -14,7 +14,7 @@ import typer
 
 from ..store import StoreError
 from ._executors import ExecutorOption, RayAddress, executor_errors, executor_spec
-from ._runs import DataDir, NoStore, StoreUrl, store_target
+from ._stores import DataDir, NoStore, StoreUrl, store_target
 
 __all__ = ["register"]
 

@@ -8,7 +8,6 @@ byte for byte what ``dump_event`` gave (the bus's JSON), with their own seq; ``l
 from __future__ import annotations
 
 import sqlite3
-import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,9 +22,7 @@ from runwire.actors.store import SCHEMA_VERSION, SqliteRunStore
 from runwire.actors.store._batch import MAX_PACK
 from runwire.actors.store._schema import MIGRATIONS
 from runwire.protocol import RunCompleted, RunEvent, RunProgress, RunStarted, TextDelta, dump_event
-
-sys.path.insert(0, str(Path(__file__).parents[1]))
-from strategies import aware_datetimes
+from tests.strategies import aware_datetimes  # by the root package: a tests/ path entry would shadow DSPy
 
 _text = st.text(max_size=12)  # newlines, quotes, lone-free unicode: all escaped in the JSON
 _delta = st.builds(
