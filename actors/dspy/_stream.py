@@ -12,6 +12,7 @@ listened predictor call the text is reconciled against the parsed value; status 
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypedDict
@@ -59,6 +60,9 @@ class StreamOptions:
     ``predict_finished`` milestone per listened predictor call. ``settings``: more ``dspy.context``
     settings for the run. ``batch_window``: chunks that follow the last delta within this many
     seconds are merged into one delta (see :class:`PieceBatcher`; 0 = one delta per chunk).
+    ``batch_window_max``: while a burst keeps filling batches the window doubles up to this many
+    seconds (one 60 Hz frame by default), and falls back to ``batch_window`` after a pause; a
+    value <= ``batch_window`` keeps the window fixed. Both are checked here, at the call.
     """
 
     listeners: Sequence[ListenerSpec] | None = None
@@ -70,8 +74,11 @@ class StreamOptions:
     milestones: bool = True
     settings: Mapping[str, Any] | None = None
     batch_window: float = 0.002
+    batch_window_max: float = 0.016
 
     def __post_init__(self) -> None:
+        _check_seconds(self.batch_window, "batch_window")
+        _check_seconds(self.batch_window_max, "batch_window_max")
         # the run's own copy: a caller that changes its dict later does not change the run
         object.__setattr__(self, "settings", dict(self.settings or {}))
 
@@ -88,6 +95,15 @@ class StreamArgs(TypedDict, total=False):
     milestones: bool
     settings: Mapping[str, Any] | None
     batch_window: float
+    batch_window_max: float
+
+
+def _check_seconds(value: object, name: str) -> None:
+    """A finite number of seconds >= 0 (a bool is refused: ``True`` is no window)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise TypeError(f"{name} must be a number of seconds, got {type(value).__name__}")
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number of seconds >= 0, got {value!r}")
 
 
 async def stream_program(sink: DeltaSink, program: Any, inputs: Mapping[str, Any], options: StreamOptions) -> Any:
@@ -152,7 +168,9 @@ class _Session:
         self, sink: DeltaSink, listeners: list[RunListener], watcher: CallWatcher, json_mode: bool, opts: StreamOptions
     ) -> None:
         self._sink = sink
-        self._batch: PieceBatcher[RunListener] = PieceBatcher(self._emit, opts.batch_window, _asyncio_loop())
+        self._batch: PieceBatcher[RunListener] = PieceBatcher(
+            self._emit, opts.batch_window, _asyncio_loop(), opts.batch_window_max
+        )
         self._watcher = watcher
         self._json = json_mode
         self._artifact = opts.artifact_id

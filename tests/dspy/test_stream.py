@@ -198,6 +198,27 @@ def test_a_burst_of_chunks_is_merged_into_fewer_deltas_without_losing_text(
     assert deltas(merged)[0].text == "w0"  # the first chunk is never held
 
 
+@pytest.mark.parametrize(
+    ("option", "value", "error", "message"),
+    [
+        ("batch_window", -0.001, ValueError, "batch_window must be a finite number of seconds >= 0, got -0.001"),
+        ("batch_window", "2ms", TypeError, "batch_window must be a number of seconds, got str"),
+        ("batch_window_max", float("inf"), ValueError, "batch_window_max must be a finite number of seconds >= 0"),
+        ("batch_window_max", True, TypeError, "batch_window_max must be a number of seconds, got bool"),
+    ],
+)
+def test_a_bad_batch_window_is_refused_at_the_call_in_one_line(
+    system: RunSystem, option: str, value: Any, error: type[Exception], message: str
+) -> None:
+    program = dspy.Predict("question -> answer")
+    with pytest.raises(error, match=re.escape(message)) as caught:
+        run_dspy(system, program, question="q", **{option: value})
+    assert "\n" not in str(caught.value)
+    with pytest.raises(error, match=re.escape(message)):
+        dspy_pipeline(program, **{option: value})
+    assert not system.runs()  # refused before any run started
+
+
 def test_no_listeners_stream_nothing_and_the_run_still_completes(
     system: RunSystem, lm_server: ScriptedServer, make_lm: MakeLM
 ) -> None:
