@@ -88,21 +88,20 @@ class LocalExecutor:
         self._loop = AsyncLoop()
         self._tasks: dict[str, TaskRef] = {}
         self._lock = threading.Lock()  # guards _tasks: start on the actor, done on the loop
+        self._task_done_bound = self._task_done  # bound once: every task's ref shares it
 
     def start(self, job: Job) -> None:
         if not job.is_async:
             self._pool.submit(job.run_id, job.call)
             return
+        # the job's own coroutine is the task, and the TaskRef its done callback: no wrapper
+        # coroutine per run, and the Job (with its partials) is freed once its coroutine is made
         with self._lock:
-            self._tasks[job.run_id] = self._loop.spawn(self._run(job))
+            self._tasks[job.run_id] = self._loop.spawn(job.coroutine(), job.run_id, self._task_done_bound)
 
-    async def _run(self, job: Job) -> None:
-        # a method, not a closure per run: the coroutine is the only object it costs
-        try:
-            await job.coroutine()
-        finally:
-            with self._lock:
-                self._tasks.pop(job.run_id, None)
+    def _task_done(self, run_id: str) -> None:
+        with self._lock:
+            self._tasks.pop(run_id, None)
 
     def cancel(self, run_id: str) -> None:
         with self._lock:

@@ -29,6 +29,7 @@ class Outbox:
         "_cond",
         "_drain",
         "_items",
+        "_later",
         "_lock",
         "_plain",
         "_room",
@@ -41,11 +42,21 @@ class Outbox:
         "window",
     )
 
-    def __init__(self, window: int, tell: Callable[[Any], object], drain: object = None) -> None:
+    def __init__(
+        self,
+        window: int,
+        tell: Callable[[Any], object],
+        drain: object = None,
+        first: Callable[[Any], object] | None = None,
+    ) -> None:
         self.window = window
         # ``tell(drain)`` sends the bus one Drain: a shared bound method and one message made
-        # once per run (``bind``), not a closure per run (fewer objects for the cyclic GC to walk)
-        self._tell = tell
+        # once per run (``bind``), not a closure per run (fewer objects for the cyclic GC to walk).
+        # ``first`` sends the first one (the shard's bus ``Box.put``: with the Open and the
+        # run.started of the runs started meanwhile, many runs' per tell; a Drain may pass what
+        # was told before it, see actors/_shard.py). Dropped at ``seal``: none is sent after.
+        self._tell = tell if first is None else first
+        self._later = tell
         self._drain = drain
         self._lock = threading.Lock()  # plain lock on the hot path; the condition only when full
         self._cond: threading.Condition | None = None  # created when a worker first has to wait
@@ -79,10 +90,11 @@ class Outbox:
                 if self._scheduled:
                     return
                 self._scheduled = True
-            else:
-                if not self._put_slow(event, cancelled, block, plain):
-                    return
-        self._tell(self._drain)
+            elif not self._put_slow(event, cancelled, block, plain):
+                return
+            # read under the lock: a seal (which drops them) comes before or after, not between
+            drain, tell, self._tell = self._drain, self._tell, self._later
+        tell(drain)
 
     def _put_slow(self, event: RunEvent, cancelled: CancelFlag, block: bool, plain: bool) -> bool:
         """Under the lock: ``put`` on a sealed outbox or a full window; True if a Drain is due."""
@@ -136,6 +148,7 @@ class Outbox:
             self._items = []
             self._sealed = True
             self._room = 0
+            self._drain = None  # no Drain is sent after this: the run keeps no message
             if not keep:
                 self.late_dropped += len(items)
                 items = []

@@ -103,6 +103,7 @@ class Shard:
     __slots__ = (
         "bus",
         "bus_box",
+        "bus_put",
         "bus_tell",
         "completion",
         "completion_box",
@@ -127,6 +128,7 @@ class Shard:
         self.bus_box, self.completion_box, self.run_box = boxes
         # one bound method per shard, shared by its runs: not one (GC-tracked) per run
         self.bus_tell = bus.tell
+        self.bus_put = self.bus_box.put
         self.completion_tell = completion.tell
 
 
