@@ -21,6 +21,10 @@ from ._once import CancelFlag
 
 __all__ = ["Outbox"]
 
+# a sealed outbox's items: one empty list for all of them, never appended to (a put on a sealed
+# outbox drops its event), so a finished run keeps no list of its own here for the GC to walk
+_SEALED: list[RunEvent] = []
+
 
 class Outbox:
     """Events emitted by one run's worker, waiting for the bus."""
@@ -128,7 +132,8 @@ class Outbox:
 
     def take(self) -> tuple[list[RunEvent], bool]:
         """Bus side: everything queued so far, in emit order, and whether all of it came through
-        ``put(plain=True)``."""
+        ``put(plain=True)``. Nothing to take: the list returned is the outbox's own empty one
+        (after ``seal``, the one shared by all), not to be appended to."""
         with self._lock:
             items, plain = self._items, self._plain
             if items:
@@ -145,7 +150,9 @@ class Outbox:
         workers still emitting count their own late events meanwhile."""
         with self._lock:
             items = self._items
-            self._items = []
+            if items is _SEALED:
+                items = []  # sealed before: the caller may append to what it gets, never to that one
+            self._items = _SEALED
             self._sealed = True
             self._room = 0
             self._drain = None  # no Drain is sent after this: the run keeps no message

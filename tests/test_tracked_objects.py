@@ -21,8 +21,8 @@ RUNS = 1_000
 # measured 26 (34 before session 9): 7 of them are this test's (two coroutines, the Event's
 # future and its iterator, the handle, the task's wake-up callback and weak reference)
 IN_FLIGHT_MAX = 26.5
-# measured 16 (17 before session 9), the handle included
-FINISHED_MAX = 16.5
+# measured 15 (17 before session 9), the handle included
+FINISHED_MAX = 15.5
 
 
 def _tracked() -> int:
