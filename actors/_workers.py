@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import itertools
 import logging
 import queue
@@ -23,9 +22,6 @@ __all__ = ["AsyncLoop", "TaskRef", "WorkerPool"]
 
 _Job = tuple[str, Callable[[], None]]
 _log = logging.getLogger("runwire.workers")
-# where a TaskRef's done callback runs: one empty context for all of them (it reads no context
-# variable), not the copy of the loop's current context ``add_done_callback`` makes per call
-_DONE_CONTEXT = contextvars.Context()
 
 
 class _Worker:
@@ -107,31 +103,16 @@ class WorkerPool:
 
 
 class TaskRef:
-    """A handle to a task on the system's loop that any thread can cancel, without blocking.
+    """A handle to a task on the system's loop that any thread can cancel, without blocking."""
 
-    With ``on_done``, the ref is the task's done callback itself: ``on_done(key)`` runs on the
-    loop once the task is done, with no wrapper coroutine or closure per task (objects the
-    cyclic GC would walk while the task is in flight)."""
+    __slots__ = ("_loop", "task")
 
-    __slots__ = ("_loop", "_on_done", "key", "task")
-
-    def __init__(
-        self, loop: asyncio.AbstractEventLoop, key: str = "", on_done: Callable[[str], object] | None = None
-    ) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
-        self.key = key
-        self._on_done = on_done
         self.task: asyncio.Task[None] | None = None
 
     def _start(self, coro: Coroutine[Any, Any, None]) -> None:
-        self.task = task = self._loop.create_task(coro)
-        if self._on_done is not None:
-            task.add_done_callback(self, context=_DONE_CONTEXT)
-
-    def __call__(self, _task: object) -> None:
-        """The task is done (on the loop)."""
-        if self._on_done is not None:
-            self._on_done(self.key)
+        self.task = self._loop.create_task(coro)
 
     def cancel(self) -> None:
         # queued behind the _start_spawned that starts it (FIFO), so the task exists when this runs
@@ -173,13 +154,10 @@ class AsyncLoop:
             self.loop.close()  # stop() was called and every task ended
             return
 
-    def spawn(
-        self, coro: Coroutine[Any, Any, None], key: str = "", on_done: Callable[[str], object] | None = None
-    ) -> TaskRef:
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> TaskRef:
         """Schedule a coroutine as a task without blocking the caller (no Future per task:
-        ``run_coroutine_threadsafe`` would add a ~1.7 KiB Condition to every in-flight run).
-        ``on_done(key)`` runs on the loop once the task is done (see ``TaskRef``)."""
-        ref = TaskRef(self.loop, key, on_done)
+        ``run_coroutine_threadsafe`` would add a ~1.7 KiB Condition to every in-flight run)."""
+        ref = TaskRef(self.loop)
         with self._spawn_lock:  # many spawns, one wake-up: the loop starts all that came meanwhile
             if not self._to_spawn:
                 self.loop.call_soon_threadsafe(self._start_spawned)
