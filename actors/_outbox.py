@@ -21,6 +21,10 @@ from ._once import CancelFlag
 
 __all__ = ["Outbox"]
 
+# a sealed outbox's items: one empty list for all of them, never appended to (a put on a sealed
+# outbox drops its event), so a finished run keeps no list of its own here for the GC to walk
+_SEALED: list[RunEvent] = []
+
 
 class Outbox:
     """Events emitted by one run's worker, waiting for the bus."""
@@ -29,6 +33,7 @@ class Outbox:
         "_cond",
         "_drain",
         "_items",
+        "_later",
         "_lock",
         "_plain",
         "_room",
@@ -41,11 +46,21 @@ class Outbox:
         "window",
     )
 
-    def __init__(self, window: int, tell: Callable[[Any], object], drain: object = None) -> None:
+    def __init__(
+        self,
+        window: int,
+        tell: Callable[[Any], object],
+        drain: object = None,
+        first: Callable[[Any], object] | None = None,
+    ) -> None:
         self.window = window
         # ``tell(drain)`` sends the bus one Drain: a shared bound method and one message made
-        # once per run (``bind``), not a closure per run (fewer objects for the cyclic GC to walk)
-        self._tell = tell
+        # once per run (``bind``), not a closure per run (fewer objects for the cyclic GC to walk).
+        # ``first`` sends the first one (the shard's bus ``Box.put``: with the Open and the
+        # run.started of the runs started meanwhile, many runs' per tell; a Drain may pass what
+        # was told before it, see actors/_shard.py). Dropped at ``seal``: none is sent after.
+        self._tell = tell if first is None else first
+        self._later = tell
         self._drain = drain
         self._lock = threading.Lock()  # plain lock on the hot path; the condition only when full
         self._cond: threading.Condition | None = None  # created when a worker first has to wait
@@ -79,10 +94,11 @@ class Outbox:
                 if self._scheduled:
                     return
                 self._scheduled = True
-            else:
-                if not self._put_slow(event, cancelled, block, plain):
-                    return
-        self._tell(self._drain)
+            elif not self._put_slow(event, cancelled, block, plain):
+                return
+            # read under the lock: a seal (which drops them) comes before or after, not between
+            drain, tell, self._tell = self._drain, self._tell, self._later
+        tell(drain)
 
     def _put_slow(self, event: RunEvent, cancelled: CancelFlag, block: bool, plain: bool) -> bool:
         """Under the lock: ``put`` on a sealed outbox or a full window; True if a Drain is due."""
@@ -116,7 +132,8 @@ class Outbox:
 
     def take(self) -> tuple[list[RunEvent], bool]:
         """Bus side: everything queued so far, in emit order, and whether all of it came through
-        ``put(plain=True)``."""
+        ``put(plain=True)``. Nothing to take: the list returned is the outbox's own empty one
+        (after ``seal``, the one shared by all), not to be appended to."""
         with self._lock:
             items, plain = self._items, self._plain
             if items:
@@ -133,9 +150,12 @@ class Outbox:
         workers still emitting count their own late events meanwhile."""
         with self._lock:
             items = self._items
-            self._items = []
+            if items is _SEALED:
+                items = []  # sealed before: the caller may append to what it gets, never to that one
+            self._items = _SEALED
             self._sealed = True
             self._room = 0
+            self._drain = None  # no Drain is sent after this: the run keeps no message
             if not keep:
                 self.late_dropped += len(items)
                 items = []

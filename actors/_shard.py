@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any, ClassVar
 
@@ -50,8 +50,9 @@ class Box:
     bell. A dead actor raises ``ActorDeadError`` on ``put``, as on ``tell``.
     """
 
-    __slots__ = ("_bell", "_items", "_lock", "_queued", "ref")
+    __slots__ = ("_bell", "_items", "_lock", "_queued", "_stopped", "ref")
     ref: pykka.ActorRef[Any]  # set by ``bind`` once the actor is started, before any put
+    _stopped: Callable[[], bool]  # the actor's ``actor_stopped.is_set``: ``not ref.is_alive()``, one call
 
     def __init__(self) -> None:
         self._items: list[Any] = []
@@ -62,7 +63,7 @@ class Box:
     def put(self, message: Any) -> None:
         with self._lock:
             if self._queued:
-                if self.ref.is_alive():
+                if not self._stopped():
                     self._items.append(message)
                     return
                 raise pykka.ActorDeadError(f"{self.ref} not found")
@@ -72,6 +73,7 @@ class Box:
 
     def bind(self, ref: pykka.ActorRef[Any]) -> pykka.ActorRef[Any]:
         self.ref = ref
+        self._stopped = ref.actor_stopped.is_set  # what ``ref.is_alive()`` reads, bound once
         return ref
 
     def put_quietly(self, message: Any) -> None:
@@ -103,6 +105,7 @@ class Shard:
     __slots__ = (
         "bus",
         "bus_box",
+        "bus_put",
         "bus_tell",
         "completion",
         "completion_box",
@@ -127,6 +130,7 @@ class Shard:
         self.bus_box, self.completion_box, self.run_box = boxes
         # one bound method per shard, shared by its runs: not one (GC-tracked) per run
         self.bus_tell = bus.tell
+        self.bus_put = self.bus_box.put
         self.completion_tell = completion.tell
 
 

@@ -10,7 +10,6 @@ import uuid
 import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from functools import partial
 from typing import Any, Literal
 
 import pykka
@@ -123,9 +122,10 @@ class RunSystem:
         self._closed = False
         self._close_lock = threading.Lock()
         self._timer = Timer()
-        # bound once: each run's terminal callback is a partial of it, not a closure (a function
-        # and its cells) per run for the cyclic GC to walk; expiry is one queue for all runs
-        self._on_terminal = self._terminal_reached
+        # bound once and shared: each run's terminal callback is this one method (the run_id is
+        # the terminal's), not a closure or partial per run for the cyclic GC to walk; expiry is
+        # one queue for all runs
+        self._on_terminal = self._terminal_logged
         self._expiry = ExpiryQueue(self._timer, retention, self._expire)
         self._shards: list[Shard] = []
         for i in range(shards):
@@ -216,7 +216,7 @@ class RunSystem:
                 self._subscribe(rid, binding.create(new), 0)
             shard.run_box.put(Start(record))
         PACE.started()  # ended by the terminal's callback, which comes exactly once
-        record.terminal.add_done_callback(partial(_call_with_run_id, self._on_terminal, rid))
+        record.terminal.add_done_callback(self._on_terminal)
         return RunHandle(self, record)
 
     def _new_run(
@@ -229,7 +229,7 @@ class RunSystem:
         step: int | None,
         shard: Shard,
     ) -> LiveRun:
-        outbox = Outbox(self._window, shard.bus_tell)
+        outbox = Outbox(self._window, shard.bus_tell, first=shard.bus_put)
         is_async = inspect.iscoroutinefunction(pipeline) or inspect.iscoroutinefunction(
             getattr(pipeline, "__call__", None)  # noqa: B004 - async callable objects
         )
@@ -359,9 +359,10 @@ class RunSystem:
         refs = [(shard.completion, shard.bus, shard.run_actor) for shard in self._shards]
         return snapshots(records, refs, self._ask_timeout)
 
-    def _terminal_reached(self, run_id: str) -> None:
+    def _terminal_logged(self, slot: TerminalSlot[RunEvent]) -> None:
+        """A run's terminal slot is resolved (its callback, exactly once per run)."""
         PACE.ended()
-        self._schedule_expiry(run_id)
+        self._schedule_expiry(slot.result(0).run_id)  # resolved: no wait; its run_id is the run's
 
     def _schedule_expiry(self, run_id: str) -> None:
         if self._retention == 0:
@@ -425,11 +426,6 @@ class RunSystem:
     @property
     def closed(self) -> bool:
         return self._closed
-
-
-def _call_with_run_id(fn: Callable[[str], None], run_id: str, _slot: object) -> None:
-    """A terminal slot's done callback: ``fn(run_id)`` (the slot itself is not needed)."""
-    fn(run_id)
 
 
 def _executor(spec: str | Executor | ExecutorFactory, workers: int) -> Executor:
