@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -42,3 +43,19 @@ def fmt(value: float, unit: str = "") -> str:
     if value >= 100:
         return f"{value:,.0f}{unit}"
     return f"{value:,.3g}{unit}"
+
+
+def repomix_command(output: str, executable: str | None = None) -> list[str] | str:
+    """The command that packs the current directory into ``output`` with repomix: ``executable``
+    if given, else ``npx --yes repomix`` (fetched once into npx's cache); a reason if neither runs."""
+    if executable:
+        return [executable, ".", "-o", output, "--quiet"]
+    npx = shutil.which("npx")
+    if npx is None:
+        return "skipped: node/npx is not installed"
+    probe = subprocess.run(
+        [npx, "--yes", "repomix", "--version"], capture_output=True, text=True, timeout=600, check=False
+    )
+    if probe.returncode != 0:
+        return f"skipped: npx repomix failed: {(probe.stderr or probe.stdout).strip()[-300:]}"
+    return [npx, "--yes", "repomix", ".", "-o", output, "--quiet"]

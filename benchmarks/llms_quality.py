@@ -28,6 +28,9 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, os.path.dirname(__file__))
+from _common import repomix_command
+
 _LINK = re.compile(r"^- \[(?P<title>.*)\]\((?P<url>[^)]*)\)(?P<desc>: .*)?$", re.MULTILINE)
 _DOC = re.compile(r"\.(?:md|markdown|mdx|rst|adoc)$|(?:^|/)readme(?:\.\w+)?$", re.IGNORECASE)
 
@@ -72,9 +75,7 @@ def commands(corpus: Path, out: Path, repomix: str | None) -> dict[str, list[str
         if gitingest.exists()
         else "skipped: not installed (pip install 'runwire[bench]')"
     )
-    found["repomix"] = (
-        [repomix, ".", "-o", str(out / "repomix.xml"), "--quiet"] if repomix else "skipped: repomix not found"
-    )
+    found["repomix"] = repomix_command(str(out / "repomix.xml"), repomix)
     return found
 
 
@@ -131,12 +132,23 @@ def report(label: str, rows: dict[str, dict[str, float]]) -> None:
             )
 
 
+def _where(corpus: Path) -> str:
+    """A corpus as the report names it: a git checkout by its commit, else the folder's name (a
+    local path would say nothing to a reader elsewhere)."""
+    head = subprocess.run(["git", "-C", str(corpus), "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True)
+    if head.returncode == 0 and (corpus / ".git").exists():
+        return f"checkout at {head.stdout.strip()}"
+    return f"a copy ({corpus.name})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--httpx", default="/work/repos/httpx", help="an encode/httpx checkout")
     parser.add_argument("--ts", default="/work/repos/ky", help="a TypeScript project (default: sindresorhus/ky)")
-    parser.add_argument("--repomix", default=shutil.which("repomix"), help="the repomix executable")
+    parser.add_argument(
+        "--repomix", default=shutil.which("repomix"), help="the repomix executable (default: on PATH, else npx)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="runwire-quality-") as tmp:
         work = Path(tmp)
@@ -149,7 +161,8 @@ def main() -> None:
             if not corpus.is_dir():
                 print(f"{label}: skipped, {corpus} not found")
                 continue
-            print(f"{label}: {corpus} ({sum(len(f) for _, _, f in os.walk(corpus)):,} files)", flush=True)
+            files = sum(len(f) for _, _, f in os.walk(corpus))
+            print(f"{label}: {_where(corpus)} ({files:,} files)", flush=True)
             results[label] = measure(corpus.resolve(), work, args.repeats, args.repomix)
         print(f"\nmedian of {args.repeats} fresh processes each, python {sys.version.split()[0]}\n")
         print("| corpus / peer | links | described | doc titles from a heading | llms.txt tokens |"

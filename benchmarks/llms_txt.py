@@ -26,6 +26,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+sys.path.insert(0, os.path.dirname(__file__))
+from _common import repomix_command
+
 
 @dataclass
 class Sample:
@@ -80,17 +83,7 @@ def tool_commands(corpus: Path, out: Path, max_file_bytes: int) -> dict[str, lis
         commands["gitingest"] = [exe, str(corpus), "-o", str(out / "digest.txt"), "-s", str(max_file_bytes)]
     else:
         commands["gitingest"] = "skipped: gitingest is not installed (pip install gitingest)"
-    npx = shutil.which("npx")
-    if npx is None:
-        commands["repomix"] = "skipped: node/npx is not installed"
-    else:
-        probe = subprocess.run(
-            [npx, "--yes", "repomix", "--version"], capture_output=True, text=True, timeout=600, check=False
-        )
-        if probe.returncode != 0:
-            commands["repomix"] = f"skipped: npx repomix failed: {(probe.stderr or probe.stdout).strip()[-300:]}"
-        else:
-            commands["repomix"] = [npx, "--yes", "repomix", ".", "-o", str(out / "repomix.xml"), "--quiet"]
+    commands["repomix"] = repomix_command(str(out / "repomix.xml"))
     return commands
 
 
