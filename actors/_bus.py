@@ -19,7 +19,7 @@ import pykka
 
 from runwire.protocol import GAP_REASON_RETENTION, RunEvent, StreamGap, utc_now
 
-from ._completion import terminal_event
+from ._completion import started_event, terminal_event
 from ._doorbell import hold_wakes, release_wakes, wake_later
 from ._errors import UnknownRunError
 from ._live_run import LiveRun
@@ -192,7 +192,13 @@ class BusActor(ShardActor):
         log = self._logs.get(run_id)
         if log is None or log.terminal is not None:
             return
-        pending = log.record.outbox.seal(keep=log.started)  # never started: its events are late
+        pending = log.record.outbox.seal()
+        if pending and not log.started:
+            # A cancel overtook the run.started still queued in the CompletionActor after the
+            # pipeline had emitted: those emits returned, so their events are kept, behind the
+            # run.started they need (the CompletionActor sends none once a terminal is decided).
+            pending.insert(0, started_event(log.record))
+            log.started = True
         pending.append(event)  # one batch: each subscriber is woken once, with the terminal in it
         self._append(log, pending)
         log.terminal = event

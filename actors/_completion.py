@@ -145,11 +145,7 @@ class CompletionActor(ShardActor):
         if run is None or self._synced(run) is not None or run.state != "pending":
             return
         run.state = "running"
-        rec = run.record
-        event = RunStarted(
-            run_id=run_id, parent_run_id=rec.parent_run_id, step=rec.step, pipeline=rec.pipeline_name, inputs=rec.inputs
-        )
-        self._bus_box.put(BusPublish(run_id, event))
+        self._bus_box.put(BusPublish(run_id, started_event(run.record)))
         if run.candidate is not None and not run.settle_pending:
             self._want_settle(run)
 
@@ -257,6 +253,18 @@ def stop_worker(record: LiveRun, shard: Shard) -> None:
     """Tell the RunActor that ``decide_cancel`` cancelled the run: it stops (and times) the worker."""
     with contextlib.suppress(pykka.ActorDeadError):
         shard.run_actor.tell(RunEnded(record.run_id, "run.cancelled"))
+
+
+def started_event(record: LiveRun) -> RunStarted:
+    """``record``'s run.started: sent by the CompletionActor, or made by the bus for a terminal
+    that overtook it after the pipeline had emitted (``BusActor._terminal``)."""
+    return RunStarted(
+        run_id=record.run_id,
+        parent_run_id=record.parent_run_id,
+        step=record.step,
+        pipeline=record.pipeline_name,
+        inputs=record.inputs,
+    )
 
 
 def terminal_event(record: LiveRun, sig: Signal, finish_reason: str | None = None) -> RunEvent:

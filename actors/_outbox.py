@@ -144,10 +144,10 @@ class Outbox:
             self._scheduled = False
             return items, plain
 
-    def seal(self, keep: bool = True) -> list[RunEvent]:
-        """Bus side, at the terminal: take what is left (or drop and count it, if not ``keep``)
-        and drop (and count) anything later. ``late_dropped`` only changes under the lock:
-        workers still emitting count their own late events meanwhile."""
+    def seal(self) -> list[RunEvent]:
+        """Bus side, at the terminal: take what is left and drop (and count) anything later.
+        ``late_dropped`` only changes under the lock: workers still emitting count their own late
+        events meanwhile."""
         with self._lock:
             items = self._items
             if items is _SEALED:
@@ -156,9 +156,6 @@ class Outbox:
             self._sealed = True
             self._room = 0
             self._drain = None  # no Drain is sent after this: the run keeps no message
-            if not keep:
-                self.late_dropped += len(items)
-                items = []
             if self._cond is not None:
                 self._cond.notify_all()
             return items

@@ -92,8 +92,8 @@ def test_cancel_twice_and_from_many_threads_gives_one_terminal(system: RunSystem
 @pytest.mark.in_process
 def test_cancel_decided_while_run_started_waits_makes_the_terminal_the_first_event(system: RunSystem) -> None:
     """cancel() decides on its own thread, so it can overtake a run.started still queued in the
-    CompletionActor: the terminal is then event 1 (as for a cancel before start), and the
-    run.started that comes later is never logged; the worker's events are dropped as late."""
+    CompletionActor: the terminal is then event 1 (as for a cancel before start), the run.started
+    that comes later is never logged, and an emit after the cancel is dropped as late."""
     started = threading.Event()
 
     def pipeline(ctx: RunContext) -> None:
@@ -113,6 +113,36 @@ def test_cancel_decided_while_run_started_waits_makes_the_terminal_the_first_eve
     assert_well_formed(events)
     info = handle.info()  # asked after the released CompletionActor handled Started
     assert info.state == "cancelled" and info.terminal == terminal and info.last_seq == 1
+
+
+@pytest.mark.in_process
+def test_events_emitted_before_a_cancel_that_overtook_run_started_are_kept_behind_it(system: RunSystem) -> None:
+    """The same race after the pipeline emitted: those emits returned, so their events are in the
+    log, behind the run.started the CompletionActor would have sent (made by the bus, once), and
+    the late one never comes. (An ODA loop lost its step.started this way under load.)"""
+    emitted = threading.Event()
+
+    def pipeline(ctx: RunContext) -> None:
+        ctx.log("before the cancel")
+        ctx.milestone("half", step=1)
+        emitted.set()
+        ctx.wait_cancelled(10)
+
+    with contextlib.ExitStack() as stack:
+        for shard in system._shards:  # hold every CompletionActor: Started waits behind the pause
+            stack.enter_context(paused(shard.completion))
+        handle = system.start(pipeline, {"n": 1}, name="emits-then-waits")
+        assert emitted.wait(10)  # both emits returned; the bus holds them until run.started
+        terminal = handle.cancel("overtakes run.started", timeout=10)
+        assert terminal.type == "run.cancelled" and terminal.seq == 4
+    events = collect(handle)
+    assert [e.type for e in events] == ["run.started", "run.log", "run.milestone", "run.cancelled"]
+    assert_well_formed(events)
+    started = events[0]
+    assert started.pipeline == "emits-then-waits" and dict(started.inputs) == {"n": 1}
+    assert events[1].message == "before the cancel" and events[2].name == "half"
+    info = handle.info()  # asked after the released CompletionActor handled Started: no second one
+    assert info.state == "cancelled" and info.terminal == terminal and info.last_seq == 4
 
 
 @pytest.mark.in_process

@@ -5,6 +5,7 @@ deterministically (the actor is held while they queue), then explored by hypothe
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from typing import Any
 
@@ -16,6 +17,7 @@ from runwire.actors import RunContext, RunHandle, RunSystem, RunTimeoutError
 from runwire.actors.oda import Act, LoopState, Retry, StepFailurePolicy
 from runwire.protocol import RunEvent
 
+from ..helpers import paused
 from ._util import (
     WAIT,
     Gate,
@@ -146,6 +148,29 @@ def test_cancel_cancels_the_running_step_first_then_the_loop(system: RunSystem) 
     assert step_done_when_loop_ended == [True]
     step_terminal = step.wait(0)
     assert step_terminal.type == "run.cancelled" and step_terminal.reason == "stop it"
+    events = assert_loop_well_formed(system, loop)
+    assert [e.type for e in events] == [
+        "run.started",
+        "step.started",
+        "step.finished",
+        "run.progress",
+        "run.cancelled",
+    ]
+    assert events[2].outcome == "cancelled"
+
+
+def test_a_cancel_that_overtakes_the_loops_run_started_keeps_its_steps(system: RunSystem) -> None:
+    """Every CompletionActor held: no run.started is logged, yet the loop runs its step, and the
+    cancel's terminals reach the bus first. The loop's step.started/finished were emitted before
+    it, so they are in its log, behind a run.started (the ODA cancel race lost them under load)."""
+    gate = Gate()
+    with contextlib.ExitStack() as stack:
+        for shard in system._shards:
+            stack.enter_context(paused(shard.completion))
+        loop = system.loop(None, lambda state: Act(gate, name="long"))
+        assert gate.entered.wait(WAIT)
+        terminal = loop.cancel("before run.started")
+    assert terminal.type == "run.cancelled" and terminal.reason == "before run.started"
     events = assert_loop_well_formed(system, loop)
     assert [e.type for e in events] == [
         "run.started",
