@@ -84,7 +84,9 @@ def _run(names: list[str]) -> None:
         proc = subprocess.run(
             [sys.executable, str(HERE / f"{name}.py")], capture_output=True, text=True, timeout=3600, check=False
         )
-        output = proc.stdout.strip() or proc.stderr.strip()[-2000:]
+        output = proc.stdout.strip()
+        if proc.returncode != 0 or not output:  # a benchmark that failed part-way says so, and why
+            output = f"{output}\nFAILED (exit {proc.returncode}):\n{proc.stderr.strip()[-2000:]}".strip()
         print(output, flush=True)
         when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
         load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
