@@ -135,9 +135,11 @@ def report(label: str, rows: dict[str, dict[str, float]]) -> None:
 def _where(corpus: Path) -> str:
     """A corpus as the report names it: a git checkout by its commit, else the folder's name (a
     local path would say nothing to a reader elsewhere)."""
-    head = subprocess.run(["git", "-C", str(corpus), "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True)
-    if head.returncode == 0 and (corpus / ".git").exists():
-        return f"checkout at {head.stdout.strip()}"
+    if (corpus / ".git").exists():
+        git = ["git", "-C", str(corpus), "rev-parse", "--short=12", "HEAD"]
+        head = subprocess.run(git, capture_output=True, text=True, check=False)
+        if head.returncode == 0:
+            return f"checkout at {head.stdout.strip()}"
     return f"a copy ({corpus.name})"
 
 

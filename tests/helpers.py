@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
-from runwire.actors import RunContext, RunHandle
+from runwire.actors import RunContext, RunHandle, RunSystem
 from runwire.actors.ext import Pause
 from runwire.protocol import TERMINAL_TYPES, RunEvent
 
@@ -60,6 +60,16 @@ def paused(ref: Any) -> Iterator[threading.Event]:
         yield release
     finally:
         release.set()
+
+
+@contextmanager
+def completions_paused(system: RunSystem) -> Iterator[None]:
+    """Hold every shard's CompletionActor: a run's Started (and so its run.started) waits behind
+    the pause while its worker runs and a cancel decides on the caller's thread."""
+    with ExitStack() as stack:
+        for shard in system._shards:
+            stack.enter_context(paused(shard.completion))
+        yield
 
 
 class LogWatcher(logging.Handler):

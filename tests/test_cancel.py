@@ -5,7 +5,6 @@ abandoned after a deadline; during backpressure."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import threading
 from typing import Any
@@ -17,7 +16,7 @@ import pytest
 from runwire.actors import Cancelled, RunContext, RunSystem, RunTimeoutError
 from runwire.actors._messages import InfoRequest
 
-from .helpers import LogWatcher, assert_well_formed, blocker, collect, paused
+from .helpers import LogWatcher, assert_well_formed, blocker, collect, completions_paused, paused
 
 
 @pytest.fixture
@@ -101,9 +100,7 @@ def test_cancel_decided_while_run_started_waits_makes_the_terminal_the_first_eve
         ctx.wait_cancelled(10)
         ctx.log("after the cancel")  # too late: the run is sealed
 
-    with contextlib.ExitStack() as stack:
-        for shard in system._shards:  # hold every CompletionActor: Started waits behind the pause
-            stack.enter_context(paused(shard.completion))
+    with completions_paused(system):
         handle = system.start(pipeline)
         assert started.wait(10)  # the RunActor sent Started, then ran the worker
         terminal = handle.cancel("overtakes run.started", timeout=10)
@@ -128,9 +125,7 @@ def test_events_emitted_before_a_cancel_that_overtook_run_started_are_kept_behin
         emitted.set()
         ctx.wait_cancelled(10)
 
-    with contextlib.ExitStack() as stack:
-        for shard in system._shards:  # hold every CompletionActor: Started waits behind the pause
-            stack.enter_context(paused(shard.completion))
+    with completions_paused(system):
         handle = system.start(pipeline, {"n": 1}, name="emits-then-waits")
         assert emitted.wait(10)  # both emits returned; the bus holds them until run.started
         terminal = handle.cancel("overtakes run.started", timeout=10)

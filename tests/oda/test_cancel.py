@@ -5,7 +5,6 @@ deterministically (the actor is held while they queue), then explored by hypothe
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from typing import Any
 
@@ -17,7 +16,7 @@ from runwire.actors import RunContext, RunHandle, RunSystem, RunTimeoutError
 from runwire.actors.oda import Act, LoopState, Retry, StepFailurePolicy
 from runwire.protocol import RunEvent
 
-from ..helpers import paused
+from ..helpers import completions_paused
 from ._util import (
     WAIT,
     Gate,
@@ -38,6 +37,10 @@ RACES = (
     "decided_then_cancel",  # decide's answer is queued ahead of the CancelLoop
     "cancel_then_decided",  # the CancelLoop is queued ahead of decide's answer
 )
+
+
+# a loop cancelled while its one step runs: the step's end is reported before the loop's terminal
+CHILD_FIRST_CANCEL = ["run.started", "step.started", "step.finished", "run.progress", "run.cancelled"]
 
 
 def _ended(system: RunSystem, run_id: str) -> bool:
@@ -149,13 +152,7 @@ def test_cancel_cancels_the_running_step_first_then_the_loop(system: RunSystem) 
     step_terminal = step.wait(0)
     assert step_terminal.type == "run.cancelled" and step_terminal.reason == "stop it"
     events = assert_loop_well_formed(system, loop)
-    assert [e.type for e in events] == [
-        "run.started",
-        "step.started",
-        "step.finished",
-        "run.progress",
-        "run.cancelled",
-    ]
+    assert [e.type for e in events] == CHILD_FIRST_CANCEL
     assert events[2].outcome == "cancelled"
 
 
@@ -164,21 +161,13 @@ def test_a_cancel_that_overtakes_the_loops_run_started_keeps_its_steps(system: R
     cancel's terminals reach the bus first. The loop's step.started/finished were emitted before
     it, so they are in its log, behind a run.started (the ODA cancel race lost them under load)."""
     gate = Gate()
-    with contextlib.ExitStack() as stack:
-        for shard in system._shards:
-            stack.enter_context(paused(shard.completion))
+    with completions_paused(system):
         loop = system.loop(None, lambda state: Act(gate, name="long"))
         assert gate.entered.wait(WAIT)
         terminal = loop.cancel("before run.started")
     assert terminal.type == "run.cancelled" and terminal.reason == "before run.started"
     events = assert_loop_well_formed(system, loop)
-    assert [e.type for e in events] == [
-        "run.started",
-        "step.started",
-        "step.finished",
-        "run.progress",
-        "run.cancelled",
-    ]
+    assert [e.type for e in events] == CHILD_FIRST_CANCEL
     assert events[2].outcome == "cancelled"
 
 
